@@ -1,0 +1,3 @@
+"""mlops-auditor: evidence-based MLOps maturity audits."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,194 @@
+"""The catalog: capabilities, frameworks and the tool taxonomy, as YAML data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.evidence import Strength
+
+CATALOG_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Matcher:
+    signal: str
+    strength: Strength = Strength.DECLARED
+    where: tuple[tuple[str, Any], ...] = ()
+    min_count: int = 1
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Matcher:
+        return cls(
+            signal=raw["signal"],
+            strength=Strength.parse(raw.get("strength", "declared")),
+            where=tuple(sorted((raw.get("where") or {}).items())),
+            min_count=int(raw.get("min_count", 1)),
+        )
+
+    def describe(self) -> str:
+        text = f"{self.signal} (at least {self.strength})"
+        if self.where:
+            text += " where " + ", ".join(f"{k}={v}" for k, v in self.where)
+        if self.min_count > 1:
+            text += f", {self.min_count}+ items"
+        return text
+
+
+Alternative = tuple[Matcher, ...]  # all must match
+
+
+def _alternatives(raw: list[Any] | None) -> tuple[Alternative, ...]:
+    out = []
+    for item in raw or []:
+        if "all" in item:
+            out.append(tuple(Matcher.parse(m) for m in item["all"]))
+        else:
+            out.append((Matcher.parse(item),))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Capability:
+    id: str
+    title: str
+    description: str
+    next_step: str
+    met: tuple[Alternative, ...]
+    partial: tuple[Alternative, ...] = ()
+
+    def matchers(self) -> list[Matcher]:
+        return [m for alt in self.met + self.partial for m in alt]
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    name: str
+    requires: tuple[str, ...]
+    gate_name: str | None = None
+    gate_requires: tuple[str, ...] = ()
+
+    def all_requirements(self) -> tuple[str, ...]:
+        return self.gate_requires + self.requires
+
+
+@dataclass(frozen=True)
+class Framework:
+    id: str
+    title: str
+    description: str
+    stages: tuple[Stage, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    categories: tuple[str, ...]
+    packages: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+
+
+@dataclass
+class Taxonomy:
+    categories: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, Tool] = field(default_factory=dict)
+    by_package: dict[str, Tool] = field(default_factory=dict)
+    by_import: dict[str, Tool] = field(default_factory=dict)
+
+    def tool_for_import(self, module: str) -> Tool | None:
+        """Longest dotted prefix wins: ``ray.serve`` before ``ray``."""
+        parts = module.split(".")
+        for n in range(len(parts), 0, -1):
+            tool = self.by_import.get(".".join(parts[:n]))
+            if tool:
+                return tool
+        return None
+
+
+def normalise_package(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@cache
+def capabilities() -> dict[str, Capability]:
+    data = yaml.safe_load((CATALOG_DIR / "capabilities.yaml").read_text())
+    return {
+        cid: Capability(
+            id=cid,
+            title=raw["title"],
+            description=raw.get("description", ""),
+            next_step=raw["next_step"],
+            met=_alternatives(raw.get("met")),
+            partial=_alternatives(raw.get("partial")),
+        )
+        for cid, raw in data["capabilities"].items()
+    }
+
+
+def parse_framework(data: dict[str, Any], source: str = "") -> Framework:
+    known = capabilities()
+    stages = []
+    for raw in data["stages"]:
+        gate = raw.get("gate") or {}
+        stage = Stage(
+            number=int(raw["number"]),
+            name=raw["name"],
+            requires=tuple(raw.get("requires", [])),
+            gate_name=gate.get("name"),
+            gate_requires=tuple(gate.get("requires", [])),
+        )
+        unknown = [c for c in stage.all_requirements() if c not in known]
+        if unknown:
+            raise ValueError(f"{source or data.get('id')}: stage {stage.number} requires unknown "
+                             f"capabilities: {', '.join(unknown)}")
+        stages.append(stage)
+    stages.sort(key=lambda s: s.number)
+    return Framework(id=data["id"], title=data.get("title", data["id"]),
+                     description=data.get("description", ""), stages=tuple(stages), source=source)
+
+
+@cache
+def frameworks() -> dict[str, Framework]:
+    out = {}
+    for path in sorted((CATALOG_DIR / "frameworks").glob("*.yaml")):
+        fw = parse_framework(yaml.safe_load(path.read_text()), path.name)
+        out[fw.id] = fw
+    return out
+
+
+def load_framework(name_or_path: str) -> Framework:
+    """A built-in framework by id, or a user's rubric file (same YAML shape)."""
+    builtin = frameworks()
+    if name_or_path in builtin:
+        return builtin[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        try:
+            return parse_framework(yaml.safe_load(path.read_text()), str(path))
+        except (KeyError, TypeError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: not a framework file: {exc}") from None
+    raise ValueError(f"unknown framework {name_or_path!r} (built-in: {', '.join(builtin)})")
+
+
+@cache
+def taxonomy() -> Taxonomy:
+    data = yaml.safe_load((CATALOG_DIR / "tools.yaml").read_text())
+    tax = Taxonomy(categories=dict(data["categories"]))
+    for name, raw in data["tools"].items():
+        tool = Tool(name=name, categories=tuple(raw.get("categories", [])),
+                    packages=tuple(normalise_package(p) for p in raw.get("packages", [])),
+                    imports=tuple(raw.get("imports", [])))
+        tax.tools[name] = tool
+        for p in tool.packages:
+            tax.by_package[p] = tool
+        for i in tool.imports:
+            tax.by_import[i] = tool
+    return tax

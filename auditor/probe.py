@@ -1,0 +1,112 @@
+"""The probe interface. A probe knows one target kind and reports what it sees, read-only.
+
+Probes are found through the entry-point group ``mlops_auditor.probes``; the built-in ones
+are registered there the same way a third-party plugin is (see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.evidence import Evidence, Unobserved
+
+
+class ProbeCancelled(Exception):
+    """Raised inside a probe (by ``ctx.check()``) once its time is up or the audit stops."""
+
+
+class Settings(BaseModel):
+    """Base for a probe's kind-specific target settings. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str
+    labels: dict[str, str] = field(default_factory=dict)
+    settings: Any = None
+    timeout: float | None = None
+
+    @property
+    def team(self) -> str | None:
+        return self.labels.get("team")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Organisation rules some signals are judged against (data residency, ...)."""
+
+    allowed_regions: tuple[str, ...] = ()
+
+
+@dataclass
+class ProbeContext:
+    probe: str
+    cache_dir: Path
+    policy: Policy = field(default_factory=Policy)
+    timeout: float = 300.0
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cancel: threading.Event = field(default_factory=threading.Event)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("mlops_auditor.probe"))
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        """Seconds left before this probe's timeout; use it to bound network calls."""
+        return max(0.0, self.timeout - (time.monotonic() - self.started))
+
+    def check(self) -> None:
+        """Call between units of work: stops the probe once its time is up."""
+        if self.cancel.is_set() or self.remaining() <= 0:
+            raise ProbeCancelled(f"timed out after {self.timeout:g}s")
+
+    def unobserved(
+        self, target: Target, what: str, reason: str, signals: Sequence[str] = ()
+    ) -> Unobserved:
+        return Unobserved(target=target.name, probe=self.probe, what=what, reason=reason,
+                          signals=tuple(signals))
+
+
+class Probe(ABC):
+    """Subclass, set the class attributes, implement :meth:`collect`."""
+
+    #: target kind this probe audits (``git``, ``mlflow`` ...)
+    kind: ClassVar[str]
+    #: signal prefixes this probe can emit; a failed probe makes capabilities using them unknown
+    signals: ClassVar[tuple[str, ...]] = ()
+    #: pydantic model of the kind-specific target settings
+    settings_model: ClassVar[type[Settings]] = Settings
+    #: one line for ``mlops-auditor probes``
+    description: ClassVar[str] = ""
+    default_timeout: ClassVar[float] = 300.0
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @abstractmethod
+    def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
+        """Yield evidence as it is found. Never write to the target. Never raise for one
+        bad item: yield an Unobserved for it and go on."""
+
+    def resolve_links(
+        self, target: Target, ctx: ProbeContext, keys: Sequence[str]
+    ) -> Iterator[Evidence]:
+        """Second pass: other sources refer to ``keys`` (``commit:<sha>`` ...); yield evidence
+        whose ``link_keys`` name those this target holds. Default: nothing."""
+        return iter(())
+
+    def target_from_argument(self, argument: str) -> dict[str, Any] | None:
+        """A CLI positional argument this probe understands, as target settings, or None."""
+        return None

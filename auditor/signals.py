@@ -1,0 +1,20 @@
+"""Signal-name matching: dotted names with ``*`` wildcards (``ci.*``, ``*.drift_rule``)."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from functools import lru_cache
+
+
+@lru_cache(maxsize=4096)
+def matches(pattern: str, signal: str) -> bool:
+    return signal == pattern or fnmatchcase(signal, pattern)
+
+
+def prefix_overlaps(prefix: str, pattern: str) -> bool:
+    """Could a signal under ``prefix`` (e.g. ``serving`` or ``serving.*``) match ``pattern``?"""
+    prefix = prefix.removesuffix(".*").removesuffix("*")
+    if prefix in ("", "*"):
+        return True
+    head = pattern.split("*", 1)[0]
+    return head.startswith(prefix) or prefix.startswith(head.rstrip("."))

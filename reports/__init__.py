@@ -1,0 +1,1 @@
+"""Report formats: each renders an Assessment and does nothing else."""
