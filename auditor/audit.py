@@ -1,0 +1,140 @@
+"""One audit run: probes → evidence → links → engine → the Assessment document."""
+
+from __future__ import annotations
+
+import getpass
+import platform
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__, catalog, compliance, inventory, links, registry, tempo
+from auditor.config import AuditConfig
+from auditor.engine import assess_capabilities, place
+from auditor.evidence import Evidence, Unobserved
+from auditor.probe import Probe, ProbeContext, Target
+from auditor.runner import Task, default_jobs, run_probes
+
+SCHEMA_VERSION = "1.0"
+
+
+def default_cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mlops-auditor"
+
+
+def _pairs(targets: Sequence[Target]) -> tuple[list[tuple[Target, Probe]], list[Unobserved]]:
+    pairs, missing = [], []
+    for t in targets:
+        probe = registry.probe_for(t.kind)
+        if probe is None:
+            missing.append(Unobserved(t.name, t.kind, t.kind, f"no probe installed for kind {t.kind!r}"))
+        else:
+            pairs.append((t, probe))
+    return pairs, missing
+
+
+def _resolve_work(keys: list[str]) -> Callable[[Probe, Target, ProbeContext], Any]:
+    def work(probe: Probe, target: Target, ctx: ProbeContext):
+        return probe.resolve_links(target, ctx, keys)
+
+    return work
+
+
+def _overrides_resolve(probe: Probe) -> bool:
+    return type(probe).resolve_links is not Probe.resolve_links
+
+
+def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
+    seen: dict[str, Evidence] = {}
+    for ev in evidence:
+        seen.setdefault(ev.id, ev)
+    return sorted(seen.values(), key=lambda e: (e.target, e.signal, e.locator, e.id))
+
+
+def run_audit(
+    config: AuditConfig,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    frameworks: Sequence[str] | None = None,
+    on_done: Callable[[Task], None] | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Run every probe over every target and return the Assessment (a JSON-ready dict)."""
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    cache_dir = Path(cache_dir or config.settings.cache_dir or default_cache_dir())
+    jobs = jobs or config.settings.jobs or default_jobs()
+    fw_names = list(frameworks or [config.settings.framework])
+    fws = [catalog.load_framework(name) for name in fw_names]
+
+    pairs, missing = _pairs(config.targets)
+    run = run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
+                     default_timeout=config.settings.timeout, on_done=on_done)
+    evidence = _dedupe(run.evidence)
+    unobserved = missing + run.unobserved
+
+    # Second pass: ask probes that can whether they hold what others refer to (commits ...).
+    keys = links.referenced_keys(evidence)
+    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p)]
+    if keys and resolvers:
+        second = run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
+                            default_timeout=config.settings.timeout, work=_resolve_work(keys))
+        evidence = _dedupe(evidence + second.evidence)
+        unobserved += second.unobserved
+    resolved = links.resolve(evidence)
+
+    results = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
+                                  resolved, config.waivers, today or date.today())
+    placements = [p for fw in fws for p in place(fw, results)]
+    unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
+    failed_targets = sorted({t["target"] for t in run.timings if t["status"] == "error"}
+                            | {u.target for u in missing})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "mlops-auditor", "version": __version__},
+        "run": {
+            "id": str(uuid.uuid4()),
+            "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "duration_seconds": round(time.monotonic() - t0, 3),
+            "host": socket.gethostname(),
+            "user": _user(),
+            "python": platform.python_version(),
+            "config": config.source,
+            "jobs": jobs,
+        },
+        "partial": bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets),
+        "frameworks": [{"id": fw.id, "title": fw.title,
+                        "stages": [{"number": s.number, "name": s.name,
+                                    "requires": list(s.all_requirements())} for s in fw.stages]}
+                       for fw in fws],
+        "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
+                     "status": "error" if t.name in failed_targets else "ok"}
+                    for t in config.targets],
+        "evidence": [ev.to_dict() for ev in evidence],
+        "unobserved": [u.to_dict() for u in unobserved],
+        "links": [link.to_dict() for link in resolved],
+        "capabilities": [r.to_dict() for r in results],
+        "placements": placements,
+        "inventory": inventory.build(evidence, config.targets, catalog.taxonomy()),
+        "tempo": tempo.build(evidence, config.targets),
+        "compliance": compliance.build(results, evidence, unobserved),
+        "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
+                     "expires": w.expires.isoformat() if w.expires else None}
+                    for w in config.waivers],
+        "probes": sorted(run.timings, key=lambda t: (t["target"], t["probe"])),
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

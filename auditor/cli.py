@@ -1,0 +1,246 @@
+"""Command line. Keep module-level imports light: `mlops-auditor --help` must start fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+SAMPLE_CONFIG = """\
+# mlops-auditor configuration. Run: mlops-auditor audit --config audit.yaml
+# Every key is checked; an unknown key is an error. ${VAR} reads an environment variable,
+# so credentials never need to be written here.
+version: 1
+targets:
+  # A git repository: a local path or a clone URL (cloned once into the cache, partial clone).
+  - name: churn
+    kind: git
+    path: ../churn
+    labels: {team: retention}
+  # - name: fraud
+  #   kind: git
+  #   url: https://git.example.com/risk/fraud.git
+  #   ref: main
+  #   labels: {team: risk}
+  # An MLflow tracking server (credentials: MLFLOW_TRACKING_TOKEN or USERNAME/PASSWORD).
+  # - name: mlflow-prod
+  #   kind: mlflow
+  #   tracking_uri: https://mlflow.internal
+  #   labels: {team: platform}
+  # A Kubernetes cluster (kubeconfig context, in_cluster: true, or a snapshot folder).
+  # - name: prod-cluster
+  #   kind: kubernetes
+  #   context: prod
+  #   namespaces: {include: ["ml-*"], exclude: ["kube-system"]}
+  # An AWS account (profile, role_arn or the default credential chain).
+  # - name: ml-prod-account
+  #   kind: aws
+  #   profile: ml-prod
+  #   regions: [eu-west-1, us-east-1]
+  # A container registry and Prometheus/Alertmanager.
+  # - {name: registry, kind: oci, url: https://registry.internal, repositories: ["ml/*"]}
+  # - {name: prom, kind: prometheus, url: http://prometheus:9090, alertmanager_url: http://alertmanager:9093}
+policy:
+  allowed_regions: [eu-west-1, eu-central-1]   # data residency
+settings:
+  framework: seven_stages     # or google_mlops_levels, microsoft_mlops_levels, or a path to your rubric
+  timeout: 300                # seconds per probe and target
+  # jobs: 4                   # probes run at once (default: CPUs)
+  # history_dir: mlops-audit/history
+# waivers:
+#   - {capability: feature_store, scope: "team:retention", reason: "tabular features only", expires: 2027-06-30}
+"""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"mlops-auditor: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlops-auditor")
+def cli() -> None:
+    """Audit ML infrastructure and place teams on an MLOps maturity model, with evidence.
+
+    \b
+    Exit codes: 0 done; 1 below --fail-under; 2 usage or configuration error;
+    3 audit incomplete (only with --strict).
+    """
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="audit.yaml with targets, policy, settings and waivers.")
+@click.option("-o", "--out", "out_dir", default="mlops-audit", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the reports.")
+@click.option("-f", "--format", "formats", multiple=True, default=("json", "markdown"),
+              show_default=True, help="Report format (repeatable).")
+@click.option("--framework", "frameworks", multiple=True,
+              help="Framework id or a rubric YAML file (repeatable; default from config or seven_stages).")
+@click.option("--fail-under", type=int, default=None,
+              help="Exit 1 when the organisation is placed below this stage (first framework).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Keep a summary of each run in OUT/history and show changes since the last run.")
+@click.option("--strict", is_flag=True, help="Exit 3 when any source could not be observed.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
+def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, timeout,
+          cache_dir, history, strict, quiet, verbose) -> None:
+    """Audit TARGETS (paths or clone URLs; default: the repository here) or --config."""
+    from auditor import catalog, config, output, registry
+    from auditor.logs import setup_logging
+
+    setup_logging(verbose)
+    try:
+        if config_path and targets:
+            _fail("give either TARGETS or --config, not both")
+        if config_path:
+            cfg = config.load(config_path)
+        else:
+            cfg = config.AuditConfig(targets=config.targets_from_arguments(list(targets) or ["."]))
+        if timeout:
+            cfg.settings = cfg.settings.model_copy(update={"timeout": timeout})
+        for name in frameworks or [cfg.settings.framework]:
+            catalog.load_framework(name)
+    except (config.ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    known = registry.reports()
+    for f in formats:
+        if f not in known or known[f].obj is None:
+            _fail(f"unknown format {f!r} (available: {', '.join(sorted(known))})")
+
+    console = None
+    if not quiet:
+        from rich.console import Console
+
+        console = Console(stderr=False)
+    assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks)
+
+    out = Path(out_dir)
+    written = []
+    for f in formats:
+        report = known[f].obj()
+        path = out / report.filename
+        output.write_atomic(path, report.render(assessment))
+        written.append(path)
+    changes = []
+    if history:
+        hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
+        previous = output.previous_run(hdir)
+        output.append_history(hdir, assessment)
+        changes = output.changes(previous, assessment)
+    if console is not None:
+        from reports.console import print_summary
+
+        print_summary(assessment, console, changes)
+        console.print("Wrote " + ", ".join(str(p) for p in written))
+
+    org = next(p for p in assessment["placements"]
+               if p["framework"] == assessment["frameworks"][0]["id"] and p["scope"]["kind"] == "org")
+    if fail_under is not None and org["stage"] < fail_under:
+        click.echo(f"mlops-auditor: organisation at stage {org['stage']}, below --fail-under {fail_under}",
+                   err=True)
+        sys.exit(EXIT_BELOW)
+    if strict and assessment["partial"]:
+        click.echo("mlops-auditor: audit incomplete: some sources were not observed (--strict)", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+
+
+
+def _run_with_progress(cfg, console, cache_dir, jobs, frameworks):
+    from auditor.audit import run_audit
+
+    kwargs = {"cache_dir": Path(cache_dir) if cache_dir else None, "jobs": jobs,
+              "frameworks": list(frameworks) or None}
+    if console is None or not console.is_terminal:
+        return run_audit(cfg, **kwargs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as progress:
+        bar = progress.add_task("", total=len(cfg.targets))
+
+        def done(task) -> None:
+            progress.update(bar, advance=1, description=f"{task.target.name} ({task.probe.kind})")
+
+        return run_audit(cfg, on_done=done, **kwargs)
+
+
+@cli.command()
+def probes() -> None:
+    """List installed probes (built-in and plugins)."""
+    from auditor import registry
+
+    for kind, item in registry.probes().items():
+        if item.error:
+            click.echo(f"{kind:12} {item.value}  [not loadable: {item.error}]")
+        else:
+            click.echo(f"{kind:12} {item.value}  {item.obj.description}")
+
+
+@cli.command()
+def frameworks() -> None:
+    """List built-in frameworks and their stages."""
+    from auditor import catalog
+
+    for fw in catalog.frameworks().values():
+        click.echo(f"{fw.id}: {fw.title}")
+        for s in fw.stages:
+            gate = f" [{s.gate_name}: {', '.join(s.gate_requires)}]" if s.gate_name else ""
+            click.echo(f"  {s.number}. {s.name}{gate}: {', '.join(s.requires)}")
+
+
+@cli.command()
+@click.argument("capability")
+def explain(capability: str) -> None:
+    """What counts as evidence for CAPABILITY."""
+    from auditor import catalog
+
+    caps = catalog.capabilities()
+    cap = caps.get(capability)
+    if cap is None:
+        _fail(f"unknown capability {capability!r} (known: {', '.join(caps)})")
+    click.echo(f"{cap.id}: {cap.title}\n  {cap.description}\n")
+    click.echo("Met when any of:")
+    for alt in cap.met:
+        click.echo("  - " + " AND ".join(m.describe() for m in alt))
+    if cap.partial:
+        click.echo("Partial when any of:")
+        for alt in cap.partial:
+            click.echo("  - " + " AND ".join(m.describe() for m in alt))
+    click.echo("  (or met signals seen at a weaker strength)")
+    click.echo("Unknown when nothing matched and a source that emits these signals was not observed.")
+    for fw in catalog.frameworks().values():
+        for s in fw.stages:
+            if cap.id in s.all_requirements():
+                click.echo(f"Required by {fw.id} stage {s.number} ({s.name})")
+    click.echo(f"\nNext step: {cap.next_step}")
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.argument("path", default="audit.yaml", type=click.Path(dir_okay=False))
+def init(path: str, force: bool) -> None:
+    """Write a commented sample audit.yaml."""
+    target = Path(path)
+    if target.exists() and not force:
+        _fail(f"{path} exists (use --force to overwrite)")
+    target.write_text(SAMPLE_CONFIG)
+    click.echo(f"Wrote {path}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of assessment.json."""
+    click.echo((Path(__file__).parent / "schema" / "assessment.schema.json").read_text(), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="mlops-auditor")

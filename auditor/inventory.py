@@ -1,0 +1,90 @@
+"""Tool sprawl and version drift across targets and teams, computed from evidence."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from auditor.catalog import Taxonomy
+from auditor.evidence import Evidence
+from auditor.probe import Target
+
+
+def _team(targets: dict[str, Target], name: str) -> str:
+    t = targets.get(name)
+    return (t.team if t else None) or f"(target {name})"
+
+
+def _minor(version: str) -> str:
+    m = re.match(r"v?(\d+)(?:\.(\d+))?", version)
+    return f"{m.group(1)}.{m.group(2) or 0}" if m else version
+
+
+def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Taxonomy) -> dict[str, Any]:
+    by_name = {t.name: t for t in targets}
+
+    # Tools per category, and who uses them.
+    usage: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for ev in evidence:
+        if not ev.signal.startswith("tool."):
+            continue
+        category = ev.signal.split(".", 1)[1]
+        tool = str(ev.attributes.get("tool") or "?")
+        entry = usage[category].setdefault(tool, {"tool": tool, "targets": set(), "teams": set(),
+                                                  "strongest": "declared"})
+        entry["targets"].add(ev.target)
+        entry["teams"].add(_team(by_name, ev.target))
+        if int(ev.strength) > {"declared": 1, "configured": 2, "operating": 3}[entry["strongest"]]:
+            entry["strongest"] = str(ev.strength)
+    tools = []
+    sprawl = []
+    for category in sorted(usage):
+        entries = sorted(usage[category].values(), key=lambda e: e["tool"])
+        for e in entries:
+            tools.append({"category": category, "category_title": taxonomy.categories.get(category, category),
+                          "tool": e["tool"], "targets": sorted(e["targets"]), "teams": sorted(e["teams"]),
+                          "strongest": e["strongest"]})
+        if len(entries) > 1 and category not in ("deep_learning",):
+            sprawl.append({"category": category,
+                           "category_title": taxonomy.categories.get(category, category),
+                           "tools": [e["tool"] for e in entries]})
+
+    # Versions of the same tool across targets.
+    versions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for ev in evidence:
+        tool, version = ev.attributes.get("tool"), ev.attributes.get("version")
+        if tool and version:
+            versions[str(tool)][str(version)].add(ev.target)
+    drift = []
+    for tool in sorted(versions):
+        seen = versions[tool]
+        if len(seen) > 1:
+            drift.append({
+                "tool": tool,
+                "versions": [{"version": v, "targets": sorted(ts),
+                              "teams": sorted({_team(by_name, t) for t in ts})}
+                             for v, ts in sorted(seen.items())],
+            })
+
+    # Client/server mismatches: "<tool>" declared by code vs "<tool>-server" observed.
+    mismatches = []
+    for tool in sorted(versions):
+        if not tool.endswith("-server"):
+            continue
+        client = tool.removesuffix("-server")
+        server_minors = {_minor(v) for v in versions[tool]}
+        for v, ts in sorted(versions.get(client, {}).items()):
+            if _minor(v) not in server_minors:
+                mismatches.append({"tool": client, "client_version": v, "targets": sorted(ts),
+                                   "server_versions": sorted(versions[tool])})
+
+    unpinned = [
+        {"target": ev.target, "locator": ev.locator, "unpinned": ev.attributes.get("unpinned"),
+         "packages": ev.attributes.get("unpinned_packages", [])}
+        for ev in evidence
+        if ev.signal == "env.pinned_requirements" and ev.attributes.get("unpinned")
+    ]
+    return {"tools": tools, "sprawl": sprawl, "drift": drift,
+            "client_server_mismatches": mismatches, "unpinned_dependencies": unpinned}

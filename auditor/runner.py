@@ -1,0 +1,152 @@
+"""Runs probes over targets concurrently, with a timeout per probe and error isolation.
+
+A probe that raises or overruns its time becomes an ``Unobserved`` record with the reason;
+what it yielded before that is kept. Worker threads are daemons: a probe stuck in a call
+that ignores its timeout cannot hold the audit hostage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.evidence import Evidence, Unobserved
+from auditor.probe import Policy, Probe, ProbeCancelled, ProbeContext, Target
+from auditor.redact import one_line
+
+log = logging.getLogger("mlops_auditor.runner")
+
+
+@dataclass
+class Task:
+    target: Target
+    probe: Probe
+    work: Callable[[Probe, Target, ProbeContext], Any]
+    ctx: ProbeContext
+    items: list[Evidence | Unobserved] = field(default_factory=list)
+    started: float = 0.0
+    finished: float = 0.0
+    error: str | None = None
+    done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class RunResult:
+    evidence: list[Evidence] = field(default_factory=list)
+    unobserved: list[Unobserved] = field(default_factory=list)
+    timings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 2
+
+
+def _work(task: Task, results: queue.Queue) -> None:
+    task.started = time.monotonic()
+    task.ctx.started = task.started
+    try:
+        for item in task.work(task.probe, task.target, task.ctx):
+            with task.lock:
+                if task.done:  # abandoned after its timeout
+                    return
+                task.items.append(item)
+            task.ctx.check()
+    except ProbeCancelled as exc:
+        task.error = str(exc)
+    except Exception as exc:  # isolation: one probe never aborts the audit
+        log.debug("probe %s failed on %s", task.probe.kind, task.target.name, exc_info=True)
+        task.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    task.finished = time.monotonic()
+    results.put(task)
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task], None] | None = None) -> None:
+    """Run tasks with at most ``jobs`` at once; overrun tasks are abandoned at their timeout."""
+    pending = list(tasks)
+    running: list[Task] = []
+    results: queue.Queue[Task] = queue.Queue()
+    remaining = len(pending)
+
+    def launch() -> None:
+        while pending and len(running) < jobs:
+            task = pending.pop(0)
+            task.started = time.monotonic()
+            running.append(task)
+            threading.Thread(target=_work, args=(task, results), daemon=True,
+                             name=f"probe-{task.probe.kind}-{task.target.name}").start()
+
+    launch()
+    while remaining:
+        now = time.monotonic()
+        wait = min((t.started + t.ctx.timeout + 0.5 - now for t in running), default=1.0)
+        try:
+            task = results.get(timeout=max(0.05, wait))
+        except queue.Empty:
+            now = time.monotonic()
+            for task in [t for t in running if now > t.started + t.ctx.timeout + 0.5]:
+                with task.lock:
+                    task.done = True
+                task.ctx.cancel.set()
+                task.error = f"timed out after {task.ctx.timeout:g}s"
+                task.finished = now
+                running.remove(task)
+                remaining -= 1
+                if on_done:
+                    on_done(task)
+            launch()
+            continue
+        with task.lock:
+            if task.done:
+                continue
+            task.done = True
+        running.remove(task)
+        remaining -= 1
+        if on_done:
+            on_done(task)
+        launch()
+
+
+def collect(probe: Probe, target: Target, ctx: ProbeContext):
+    return probe.collect(target, ctx)
+
+
+def run_probes(
+    pairs: Sequence[tuple[Target, Probe]],
+    *,
+    cache_dir: Path,
+    policy: Policy,
+    jobs: int | None = None,
+    default_timeout: float = 300.0,
+    work: Callable[[Probe, Target, ProbeContext], Any] = collect,
+    on_done: Callable[[Task], None] | None = None,
+) -> RunResult:
+    tasks = [
+        Task(target, probe, work, ProbeContext(
+            probe=probe.kind, cache_dir=cache_dir, policy=policy,
+            timeout=target.timeout or default_timeout))
+        for target, probe in pairs
+    ]
+    run_tasks(tasks, jobs or default_jobs(), on_done)
+    result = RunResult()
+    for task in tasks:
+        for item in task.items:
+            (result.evidence if isinstance(item, Evidence) else result.unobserved).append(item)
+        if task.error:
+            result.unobserved.append(Unobserved(
+                target=task.target.name, probe=task.probe.kind, what=task.target.kind,
+                reason=one_line(task.error), signals=tuple(task.probe.signals)))
+        result.timings.append({
+            "target": task.target.name, "probe": task.probe.kind,
+            "seconds": round(max(0.0, task.finished - task.started), 3),
+            "evidence": sum(isinstance(i, Evidence) for i in task.items),
+            "status": "error" if task.error else "ok",
+        })
+    return result

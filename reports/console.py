@@ -1,0 +1,49 @@
+"""The console summary: placements per scope and what blocks the next stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports import view
+
+_STYLE = {"met": "green", "partial": "yellow", "unmet": "red", "unknown": "magenta"}
+
+
+def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[str, Any]] = ()) -> None:
+    from rich.table import Table
+
+    primary = assessment["frameworks"][0]
+    table = Table(title=f"{primary['title']}", title_justify="left", show_lines=False)
+    table.add_column("Scope")
+    table.add_column("Stage", justify="right")
+    table.add_column("Name")
+    table.add_column("Blocks the next stage")
+    for p in view.placements_sorted(assessment):
+        if p["framework"] != primary["id"]:
+            continue
+        scope = "organisation" if p["scope"]["kind"] == "org" else f"{p['scope']['kind']} {p['scope']['name']}"
+        blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['capability']}[/]" for b in p["blockers"]) or "—"
+        stage = str(p["stage"]) + ("" if p["certain"] else "?")
+        table.add_row(scope, stage, p["stage_name"], blockers)
+    console.print(table)
+    org = next((p for p in assessment["placements"]
+                if p["framework"] == primary["id"] and p["scope"]["kind"] == "org"), None)
+    if org and org["blockers"]:
+        console.print(f"\nNext steps for the organisation to reach stage {org['next_stage']['stage']}:")
+        for b in org["blockers"]:
+            console.print(f"  • [bold]{b['title']}[/] ({b['status']}): {b['next_step']}")
+    for c in changes:
+        arrow = "↑" if c["to"] > c["from"] else "↓"
+        console.print(f"{arrow} {c['scope']['kind']} {c['scope']['name']}: stage {c['from']} → {c['to']} "
+                      f"since the previous run")
+    if assessment["inventory"]["sprawl"]:
+        items = "; ".join(f"{s['category_title']}: {', '.join(s['tools'])}"
+                          for s in assessment["inventory"]["sprawl"])
+        console.print(f"\nTool sprawl: {items}")
+    if assessment["inventory"]["drift"]:
+        console.print("Version drift: " + ", ".join(d["tool"] for d in assessment["inventory"]["drift"]))
+    n_unobs = len(assessment["unobserved"])
+    if assessment["partial"]:
+        console.print(f"\n[yellow]Partial audit:[/] {n_unobs} source(s) not observed — see the report.")
+    elif n_unobs:
+        console.print(f"\n{n_unobs} item(s) could not be read — see the report.")

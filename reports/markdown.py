@@ -1,0 +1,45 @@
+"""report.md: placements, blockers with next steps, capabilities with cited evidence."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from reports import view
+
+
+@cache
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["mark"] = lambda s: view.STATUS_MARK.get(s, s)
+    env.filters["scope"] = view.scope_label
+    env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
+    return env.get_template("report.md.j2")
+
+
+class MarkdownReport:
+    name = "markdown"
+    filename = "report.md"
+
+    def render(self, assessment: dict[str, Any]) -> str:
+        evidence = view.evidence_index(assessment)
+        by_scope = view.capabilities_by_scope(assessment)
+        stage_of = view.framework_stage_of(assessment)
+        primary = assessment["frameworks"][0]["id"]
+        scopes = []
+        for p in view.placements_sorted(assessment):
+            if p["framework"] != primary:
+                continue
+            caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
+                          key=lambda c: (stage_of[primary].get(c["id"], 99), c["id"]))
+            scopes.append({"placement": p, "capabilities": caps})
+        return _template().render(a=assessment, evidence=evidence, scopes=scopes,
+                                  placements=view.placements_sorted(assessment),
+                                  stage_of=stage_of[primary])

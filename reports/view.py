@@ -1,0 +1,44 @@
+"""Shared read-only helpers that turn an Assessment into rows for human-facing formats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+STATUS_MARK = {"met": "✅ met", "partial": "🟡 partial", "unmet": "❌ unmet", "unknown": "❔ unknown"}
+SCOPE_ORDER = {"org": 0, "team": 1, "target": 2}
+
+
+def scope_label(scope: dict[str, str]) -> str:
+    return "Organisation" if scope["kind"] == "org" else f"{scope['kind'].title()} `{scope['name']}`"
+
+
+def scope_key(scope: dict[str, str]) -> tuple[int, str]:
+    return SCOPE_ORDER[scope["kind"]], scope["name"]
+
+
+def evidence_index(assessment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {ev["id"]: ev for ev in assessment["evidence"]}
+
+
+def capabilities_by_scope(assessment: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for cap in assessment["capabilities"]:
+        out[(cap["scope"]["kind"], cap["scope"]["name"])].append(cap)
+    return out
+
+
+def placements_sorted(assessment: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(assessment["placements"], key=lambda p: (p["framework"], scope_key(p["scope"])))
+
+
+def framework_stage_of(assessment: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """framework id → capability id → first stage that requires it."""
+    out: dict[str, dict[str, int]] = {}
+    for fw in assessment["frameworks"]:
+        table: dict[str, int] = {}
+        for stage in fw["stages"]:
+            for cid in stage["requires"]:
+                table.setdefault(cid, stage["number"])
+        out[fw["id"]] = table
+    return out
