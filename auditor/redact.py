@@ -27,6 +27,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bdapi[a-f0-9]{32}\b"), MASK),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
+    # `docker login -p VALUE` and friends
+    (re.compile(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
     # key=value / key: value where the key names a secret
     (
         re.compile(

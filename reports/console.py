@@ -29,7 +29,8 @@ def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[s
     org = next((p for p in assessment["placements"]
                 if p["framework"] == primary["id"] and p["scope"]["kind"] == "org"), None)
     if org and org["blockers"]:
-        console.print(f"\nNext steps for the organisation to reach stage {org['next_stage']['stage']}:")
+        nxt = org["next_stage"]
+        console.print(f"\nNext steps for the organisation to reach stage {nxt['stage']} ({nxt['name']}):")
         for b in org["blockers"]:
             console.print(f"  • [bold]{b['title']}[/] ({b['status']}): {b['next_step']}")
     for c in changes:

@@ -1,0 +1,27 @@
+"""report.md carries placements, blockers with next steps, and evidence locators."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.audit import run_audit
+from auditor.config import AuditConfig, build_target
+from reports.markdown import MarkdownReport
+
+pytestmark = pytest.mark.usefixtures("test_plugin")
+
+
+def test_markdown_report_content(tmp_path):
+    facts = [{"signal": "vcs.repository", "strength": "operating", "locator": "git+file:///r@1#a.py:1"},
+             {"signal": "env.lockfile", "locator": "git+file:///r@1#uv.lock:1"},
+             {"signal": "compute.workspace", "locator": "git+file:///r@1#.devcontainer/devcontainer.json:2"},
+             {"signal": "monitoring.model_rule", "locator": "git+file:///r@1#k8s/rules.yaml:9"}]
+    targets = [build_target({"name": "svc", "kind": "facts", "facts": facts, "labels": {"team": "core"}}),
+               build_target({"name": "down", "kind": "facts", "fail": "connection refused"})]
+    md = MarkdownReport().render(run_audit(AuditConfig(targets=targets), cache_dir=tmp_path))
+    assert "| seven_stages | Organisation | **1** · Accelerate research" in md
+    assert "### To reach stage 2 (Deployment)" in md
+    assert "Log parameters and metrics of every training run" in md  # next step for experiment tracking
+    assert "`git+file:///r@1#uv.lock:1`" in md
+    assert "Already met above the placement (imbalance): Production model monitoring (stage 4)" in md
+    assert "**Partial audit.**" in md and "connection refused" in md

@@ -1,0 +1,69 @@
+"""Test-only probes, installed as a real plugin: a dist-info folder with an entry_points.txt
+on sys.path, discovered through importlib.metadata like any third-party package."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from auditor import registry
+from auditor.evidence import Evidence, Strength
+from auditor.probe import Probe, Settings
+
+
+class FakeSettings(Settings):
+    facts: list[dict] = []
+    sleep: float = 0.0
+    fail: str | None = None
+
+
+class FactsProbe(Probe):
+    """Reports the facts written in its target settings; can sleep or fail on demand."""
+
+    kind = "facts"
+    signals = ("*",)
+    settings_model = FakeSettings
+    description = "test probe"
+
+    def collect(self, target, ctx):
+        s = target.settings
+        for fact in s.facts:
+            yield Evidence(signal=fact["signal"], strength=Strength.parse(fact.get("strength", "configured")),
+                           target=target.name, locator=fact.get("locator", f"facts://{target.name}/{fact['signal']}"),
+                           attributes=fact.get("attributes", {}), excerpt=fact.get("excerpt", ""))
+        deadline = time.monotonic() + s.sleep
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            ctx.check()
+        if s.fail:
+            raise RuntimeError(s.fail)
+
+
+class HangingProbe(Probe):
+    """Ignores its timeout entirely (a call with no timeout): the runner must abandon it."""
+
+    kind = "hang"
+    signals = ("serving",)
+    description = "test probe that never returns"
+
+    def collect(self, target, ctx):
+        yield Evidence(signal="serving.deployment", strength=Strength.CONFIGURED, target=target.name,
+                       locator=f"hang://{target.name}")
+        time.sleep(3600)
+
+
+def install_plugin(tmp: Path) -> None:
+    """Make tests.support's probes discoverable through the entry-point group."""
+    dist = tmp / "mlops_auditor_testplugin-1.0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mlops-auditor-testplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(textwrap.dedent("""\
+        [mlops_auditor.probes]
+        facts = tests.support:FactsProbe
+        hang = tests.support:HangingProbe
+        """))
+    if str(tmp) not in sys.path:
+        sys.path.append(str(tmp))
+    registry._load_group.cache_clear()

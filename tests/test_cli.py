@@ -1,0 +1,118 @@
+"""The command line: reports written, exit codes as documented, fast start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+
+pytestmark = pytest.mark.usefixtures("test_plugin")
+
+STAGE1 = """
+targets:
+  - name: svc
+    kind: facts
+    labels: {team: core}
+    facts:
+      - {signal: vcs.repository, strength: operating, locator: "git+file:///svc@abc#README.md:1"}
+      - {signal: env.lockfile, locator: "git+file:///svc@abc#uv.lock:1"}
+      - {signal: compute.workspace, locator: "git+file:///svc@abc#.devcontainer/devcontainer.json:1"}
+"""
+
+
+def audit(tmp_path, *args, config=STAGE1):
+    (tmp_path / "audit.yaml").write_text(config)
+    runner = CliRunner()
+    return runner.invoke(cli, ["audit", "--config", str(tmp_path / "audit.yaml"),
+                               "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+                               *args], catch_exceptions=False)
+
+
+def test_audit_writes_json_and_markdown_and_prints_summary(tmp_path):
+    result = audit(tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    org = next(p for p in data["placements"] if p["scope"]["kind"] == "org")
+    assert org["stage"] == 1
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "uv.lock" in md and "To reach stage 2" in md
+    assert "organisation" in result.output and "Deployment" in result.output
+
+
+def test_fail_under_exits_1(tmp_path):
+    assert audit(tmp_path, "--fail-under", "1").exit_code == 0
+    result = audit(tmp_path, "--fail-under", "2")
+    assert result.exit_code == 1
+
+
+def test_strict_exits_3_when_a_source_was_not_observed(tmp_path):
+    config = STAGE1 + "    fail: unreachable\n"
+    assert audit(tmp_path, "-q", config=config).exit_code == 0
+    assert audit(tmp_path, "-q", "--strict", config=config).exit_code == 3
+
+
+def test_configuration_error_exits_2_with_one_line(tmp_path):
+    result = audit(tmp_path, config="targets:\n  - {name: a, kind: facts, bogus: 1}\n")
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "bogus: unknown key" in result.output
+
+
+def test_unknown_format_and_framework_exit_2(tmp_path):
+    assert audit(tmp_path, "--format", "pdf").exit_code == 2
+    assert audit(tmp_path, "--framework", "nope").exit_code == 2
+
+
+def test_other_frameworks_and_a_custom_rubric(tmp_path):
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text("id: ours\ntitle: Our rubric\nstages:\n"
+                      "  - {number: 1, name: Basics, requires: [version_control, reproducible_environment]}\n")
+    result = audit(tmp_path, "-q", "--framework", str(rubric), "--framework", "google_mlops_levels")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    assert {(p["framework"], p["stage"]) for p in data["placements"] if p["scope"]["kind"] == "org"} == {
+        ("ours", 1), ("google_mlops_levels", 0)}
+
+
+def test_history_reports_changes_between_runs(tmp_path):
+    audit(tmp_path, "-q")
+    worse = STAGE1.replace("      - {signal: env.lockfile", "      - {signal: env.nothing")
+    result = audit(tmp_path, config=worse)
+    assert "stage 1 → 0 since the previous run" in result.output
+    assert len(list((tmp_path / "out" / "history").glob("*.json"))) == 2
+
+
+def test_explain_init_frameworks_probes(tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["explain", "model_registry"]).output
+    assert "registry.model_version" in out and "seven_stages stage 5" in out
+    assert runner.invoke(cli, ["explain", "nope"]).exit_code == 2
+    path = tmp_path / "audit.yaml"
+    assert runner.invoke(cli, ["init", str(path)]).exit_code == 0
+    assert "targets:" in path.read_text()
+    assert runner.invoke(cli, ["init", str(path)]).exit_code == 2  # no overwrite
+    assert "Inflection point" in runner.invoke(cli, ["frameworks"]).output
+    assert "facts" in runner.invoke(cli, ["probes"]).output
+
+
+def test_sample_config_from_init_is_valid(tmp_path):
+    import yaml
+
+    runner = CliRunner()
+    path = tmp_path / "audit.yaml"
+    runner.invoke(cli, ["init", str(path)])
+    data = yaml.safe_load(path.read_text())
+    assert data["targets"][0]["kind"] == "git"
+
+
+def test_help_starts_without_heavy_imports():
+    code = ("import sys, auditor.cli; heavy = [m for m in ('mlflow', 'boto3', 'kubernetes', 'git', "
+            "'pydantic', 'rich', 'yaml', 'jinja2') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    help_out = subprocess.run([sys.executable, "-m", "auditor", "--help"], capture_output=True, text=True)
+    assert help_out.returncode == 0 and "audit" in help_out.stdout
