@@ -66,9 +66,13 @@ def run_audit(
     frameworks: Sequence[str] | None = None,
     on_done: Callable[[Task], None] | None = None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run every probe over every target and return the Assessment (a JSON-ready dict)."""
+    """Run every probe over every target and return the Assessment (a JSON-ready dict).
+
+    ``now`` fixes the clock probes measure ages and rates against (tests, replays)."""
     started = datetime.now(UTC)
+    now = now or started
     t0 = time.monotonic()
     cache_dir = Path(cache_dir or config.settings.cache_dir or default_cache_dir())
     jobs = jobs or config.settings.jobs or default_jobs()
@@ -77,7 +81,7 @@ def run_audit(
 
     pairs, missing = _pairs(config.targets)
     run = run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
-                     default_timeout=config.settings.timeout, on_done=on_done)
+                     default_timeout=config.settings.timeout, on_done=on_done, now=now)
     evidence = _dedupe(run.evidence)
     unobserved = missing + run.unobserved
 
@@ -86,13 +90,13 @@ def run_audit(
     resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p)]
     if keys and resolvers:
         second = run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
-                            default_timeout=config.settings.timeout, work=_resolve_work(keys))
+                            default_timeout=config.settings.timeout, work=_resolve_work(keys), now=now)
         evidence = _dedupe(evidence + second.evidence)
         unobserved += second.unobserved
     resolved = links.resolve(evidence)
 
     results = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
-                                  resolved, config.waivers, today or date.today())
+                                  resolved, config.waivers, today or now.date())
     placements = [p for fw in fws for p in place(fw, results)]
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     failed_targets = sorted({t["target"] for t in run.timings if t["status"] == "error"}

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,12 @@ def run_probes(
     default_timeout: float = 300.0,
     work: Callable[[Probe, Target, ProbeContext], Any] = collect,
     on_done: Callable[[Task], None] | None = None,
+    now: datetime | None = None,
 ) -> RunResult:
+    now = now or datetime.now(UTC)
     tasks = [
         Task(target, probe, work, ProbeContext(
-            probe=probe.kind, cache_dir=cache_dir, policy=policy,
+            probe=probe.kind, cache_dir=cache_dir, policy=policy, now=now,
             timeout=target.timeout or default_timeout))
         for target, probe in pairs
     ]
