@@ -64,3 +64,14 @@ def test_prometheus_exposition_passes_promtool(assessment, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     assert 'mlops_audit_stage{framework="seven_stages",scope_kind="org",scope="organisation"} 0' in text
     assert "mlops_audit_partial 1" in text
+
+
+def test_html_report_escapes_content_and_lists_blockers(tmp_path):
+    from reports.html import HtmlReport
+
+    facts = [{"signal": "vcs.repository", "strength": "operating",
+              "locator": "git+file:///r@1#<script>alert(1)</script>.py:1"}]
+    target = build_target({"name": "svc", "kind": "facts", "facts": facts})
+    html = HtmlReport().render(run_audit(AuditConfig(targets=[target]), cache_dir=tmp_path))
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "To reach stage 1 (Accelerate research)" in html
