@@ -249,7 +249,7 @@ class RegistryClient:
         what = what or urllib.parse.urlsplit(path).path
         check(resp, what)
         if len(resp.body) > MAX_BODY:
-            raise RegistryError(f"{path}: response larger than {MAX_BODY // (1024 * 1024)} MiB")
+            raise RegistryError(f"{what}: response larger than {MAX_BODY // (1024 * 1024)} MiB")
         try:
             return resp, resp.json()
         except ValueError:

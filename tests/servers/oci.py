@@ -186,6 +186,31 @@ def push_dataset(p: Pusher) -> dict[str, str]:
     return d
 
 
+def plant_manifest(root: Path, repo: str, tag: str, body: bytes) -> str:
+    """Write a manifest straight into the filesystem storage, the way a corrupted or foreign-
+    written registry would hold it: the API validates manifests on push, so a malformed one
+    can only get there around it. The registry then serves it as it is."""
+    hexd = hashlib.sha256(body).hexdigest()
+    v2 = root / "docker" / "registry" / "v2"
+    blob = v2 / "blobs" / "sha256" / hexd[:2] / hexd
+    blob.mkdir(parents=True, exist_ok=True)
+    (blob / "data").write_bytes(body)
+    m = v2 / "repositories" / repo / "_manifests"
+    for d in (m / "revisions" / "sha256" / hexd, m / "tags" / tag / "current",
+              m / "tags" / tag / "index" / "sha256" / hexd):
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "link").write_text("sha256:" + hexd)
+    return "sha256:" + hexd
+
+
+def plant_malformed(root: Path) -> None:
+    # valid JSON, served with 200, but no config descriptor
+    plant_manifest(root, "ml/broken", "noconfig", json.dumps(
+        {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []}).encode())
+    # not JSON at all: distribution answers 500 for it
+    plant_manifest(root, "ml/broken", "garbage", b"<html>not a manifest</html>")
+
+
 # ---- a tiny token server (Docker token authentication spec) ---------------------------------
 
 class TokenIssuer:
@@ -333,6 +358,7 @@ def oci_registry(oci_workdir: Path) -> Iterator[Registry]:
     reg = start_registry(oci_workdir, root, "anonymous")
     try:
         reg.digests = push_dataset(Pusher(reg.url))
+        plant_malformed(root)
         yield reg
     finally:
         stop(reg.proc)
@@ -427,3 +453,38 @@ def html_server() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---- helpers for the probe tests -----------------------------------------------------------
+
+NOW = __import__("datetime").datetime(2025, 6, 1, tzinfo=__import__("datetime").UTC)
+
+
+def run_oci(tmp: Path, timeout: float = 60.0, **settings: Any) -> tuple[list, Any]:
+    """Build the target as audit.yaml would and collect; returns (items, probe)."""
+    from auditor.config import build_target
+    from auditor.probe import ProbeContext
+    from probes.oci import OciProbe
+
+    target = build_target({"name": settings.pop("name", "registry"), "kind": "oci", **settings})
+    probe = OciProbe()
+    ctx = ProbeContext(probe="oci", cache_dir=tmp, now=NOW, timeout=timeout)
+    return list(probe.collect(target, ctx)), probe
+
+
+def as_text(items: list) -> str:
+    """Everything a report could show of these items."""
+    return json.dumps([i.to_dict() for i in items], default=str)
+
+
+def by_signal(items: list, signal: str, repo: str | None = None) -> list:
+    from auditor.evidence import Evidence
+
+    return [i for i in items if isinstance(i, Evidence) and i.signal == signal
+            and (repo is None or i.attributes.get("repository") == repo)]
+
+
+def unobserved(items: list) -> list:
+    from auditor.evidence import Unobserved
+
+    return [i for i in items if isinstance(i, Unobserved)]
