@@ -1,0 +1,52 @@
+"""Alerts that fired lately: one bounded instant query over ``ALERTS``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import yaml
+
+from auditor.evidence import Unobserved
+from probes.prometheus.client import ApiError
+from probes.prometheus.scope import Scope
+
+MAX_ROWS = 1000
+_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def recent_alerts(scope: Scope, route_labels: Iterable[str]) -> Iterator[Unobserved | list[dict[str, str]]]:
+    """Yields Unobserved on failure, then the label sets of alerts that fired within
+    ``alerts_lookback`` (kept to ``alertname`` plus the labels the routing tree reads)."""
+    keep = sorted({"alertname", *(n for n in route_labels if _LABEL.match(n))} - {"alertstate"})
+    query = (f"count by ({', '.join(keep)}) "
+             f'(last_over_time(ALERTS{{alertstate="firing"}}[{scope.settings.alerts_lookback}]))')
+    try:
+        data = scope.client.prom("/api/v1/query",
+                                 [("query", query), ("time", f"{scope.ctx.now.timestamp():.0f}")])
+    except ApiError as exc:
+        yield scope.unobserved("recently fired alerts", exc.reason, ())
+        yield []
+        return
+    rows: list[Any] = data.get("result", []) if isinstance(data, dict) else []
+    if len(rows) > MAX_ROWS:
+        yield scope.unobserved("recently fired alerts",
+                               f"{len(rows)} alert label sets fired; looked at {MAX_ROWS}", ())
+    found = []
+    for row in rows[:MAX_ROWS]:
+        labels = row.get("metric") if isinstance(row, dict) else None
+        if isinstance(labels, dict):
+            found.append({str(k): str(v) for k, v in labels.items()})
+    yield found
+
+
+def external_labels(scope: Scope) -> dict[str, str]:
+    """Prometheus adds these to every alert it sends; routing may match on them."""
+    try:
+        data = scope.client.prom("/api/v1/status/config")
+        config = yaml.safe_load(data.get("yaml", "")) if isinstance(data, dict) else None
+    except (ApiError, yaml.YAMLError):
+        return {}
+    labels = (config or {}).get("global", {}).get("external_labels") if isinstance(config, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}

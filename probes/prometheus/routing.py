@@ -1,0 +1,152 @@
+"""Alertmanager: version, receivers, the routing tree, and webhooks that start pipelines
+(alert-driven remediation)."""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.evidence import Evidence, Strength, Unobserved
+from probes.prometheus.alertmanager import (
+    AlertmanagerConfig,
+    parse_config,
+    receivers_for,
+    routed_receivers,
+)
+from probes.prometheus.classify import summarise
+from probes.prometheus.client import ApiClient, ApiError, Auth, host_of, split_userinfo
+from probes.prometheus.scope import ROUTING_SIGNALS, Scope, quote
+
+#: an Alertmanager URL found through Prometheus (not configured) gets a short timeout
+DERIVED_TIMEOUT = 5.0
+MAX_RECEIVERS = 50
+_REMEDIATION_NAME = re.compile(r"retrain|rollback|remediat|pipeline|workflow|dispatch", re.I)
+
+
+@dataclass
+class Alertmanager:
+    host: str
+    version: str | None
+    config: AlertmanagerConfig
+    cluster: str = ""
+    fired_routes: dict[str, set[str]] = field(default_factory=dict)  # receiver → alertnames
+
+
+def alertmanager_base(url: str) -> str:
+    """``http://am:9093/api/v2/alerts`` (as Prometheus lists it) → ``http://am:9093``."""
+    parts = urllib.parse.urlsplit(url)
+    path = re.sub(r"/api/v[12]/alerts/?$", "", parts.path)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def fetch_alertmanager(scope: Scope, discovered: list[str]) -> Iterator[Unobserved | Alertmanager]:
+    """Yields Unobserved on failure, or the parsed Alertmanager."""
+    settings = scope.settings
+    derived = settings.alertmanager_url is None
+    url = settings.alertmanager_url or (alertmanager_base(discovered[0]) if discovered else None)
+    if url is None:
+        return
+    url, user, password = split_userinfo(url)
+    if derived:
+        auth = Auth(None, "set alertmanager_url and alertmanager_*_env")
+    else:
+        auth = Auth.from_env(os.environ, settings.alertmanager_bearer_token_env,
+                             settings.alertmanager_username_env,
+                             settings.alertmanager_password_env,
+                             "set alertmanager_bearer_token_env or "
+                             "alertmanager_username_env/alertmanager_password_env")
+        if auth.header is None and user is not None:
+            auth = Auth.from_env({"u": user, "p": password or ""}, None, "u", "p", auth.hint)
+    client = ApiClient(url, auth, timeout=DERIVED_TIMEOUT if derived else settings.request_timeout,
+                       remaining=scope.ctx.remaining, max_bytes=settings.max_response_bytes,
+                       verify_tls=settings.verify_tls, ca_file=settings.ca_file)
+    what = f"Alertmanager at {host_of(url)}" + (" (found through Prometheus; set "
+                                                "alertmanager_url to choose)" if derived else "")
+    try:
+        status = client.get_json("/api/v2/status")
+    except ApiError as exc:
+        yield scope.unobserved(what, exc.reason, ROUTING_SIGNALS)
+        return
+    finally:
+        scope.client.requests += client.requests
+        scope.client.bytes_read += client.bytes_read
+    config = status.get("config") if isinstance(status, Mapping) else None
+    if not isinstance(config, Mapping) or "original" not in config:
+        yield scope.unobserved(what, "/api/v2/status answered without config.original: not an "
+                                     "Alertmanager API", ROUTING_SIGNALS)
+        return
+    try:
+        parsed = parse_config(str(config.get("original") or ""))
+    except ValueError as exc:
+        yield scope.unobserved(what, str(exc), ROUTING_SIGNALS)
+        return
+    version_info = status.get("versionInfo") or {}
+    cluster = (status.get("cluster") or {}).get("status", "") if isinstance(status.get("cluster"), Mapping) else ""
+    yield Alertmanager(host_of(url), str(version_info.get("version") or "") or None, parsed,
+                       str(cluster or ""))
+
+
+def route_fired(am: Alertmanager, fired: list[dict[str, str]], extra: Mapping[str, str]) -> None:
+    """Which receivers the recently fired alerts reached (by replaying the routing tree)."""
+    if am.config.root is None:
+        return
+    for labels in fired:
+        for receiver in receivers_for(am.config.root, {**extra, **labels}):
+            am.fired_routes.setdefault(receiver, set()).add(labels.get("alertname", ""))
+
+
+def routing_evidence(scope: Scope, am: Alertmanager) -> Iterator[Evidence | Unobserved]:
+    routed = routed_receivers(am.config.root)
+    base = f"alertmanager://{am.host}"
+    yield scope.evidence(
+        "monitoring.alert_routing", Strength.OPERATING, base,
+        {"tool": "alertmanager", "version": am.version or "unknown",
+         "receivers": len(am.config.receivers), "routed_receivers": len(routed),
+         "cluster": am.cluster or "disabled"},
+        f"Alertmanager {am.version or ''} with {len(am.config.receivers)} receivers",
+    )
+    for index, (name, receiver) in enumerate(sorted(am.config.receivers.items())):
+        scope.ctx.check()
+        fired = sorted(am.fired_routes.get(name, set()))
+        locator = f"{base}/receivers/{quote(name)}"
+        is_routed = name in routed
+        strength = (Strength.OPERATING if fired else
+                    Strength.CONFIGURED if is_routed else Strength.DECLARED)
+        if index < MAX_RECEIVERS:
+            yield scope.evidence(
+                "monitoring.alert_routing", strength, locator,
+                {"receiver": name, "integrations": list(receiver.integrations),
+                 "routed": is_routed, "fired_recently": summarise(fired)},
+                f"receiver {name}: {', '.join(receiver.integrations) or 'no integrations'}",
+            )
+        yield from _remediation(scope, name, receiver.webhooks, locator, strength, is_routed, fired)
+
+
+def _remediation(scope: Scope, name: str, webhooks: list[Any], locator: str, strength: Strength,
+                 is_routed: bool, fired: list[str]) -> Iterator[Evidence | Unobserved]:
+    for position, hook in enumerate(webhooks, start=1):
+        where = locator + (f"#webhook{position}" if len(webhooks) > 1 else "")
+        common = {"receiver": name, "routed": is_routed, "fired_recently": summarise(fired)}
+        if hook.trigger is not None:
+            yield scope.evidence(
+                "remediation.trigger", strength, where,
+                {**common, "system": hook.trigger.system, "action": hook.trigger.action,
+                 "url": hook.shown_url},
+                f"receiver {name} triggers {hook.trigger.system} ({hook.trigger.action}): "
+                f"{hook.shown_url}",
+            )
+        elif hook.hidden and _REMEDIATION_NAME.search(name):
+            yield scope.evidence(
+                "remediation.trigger", Strength.DECLARED, where,
+                {**common, "system": "unknown", "basis": "receiver name; the URL is hidden"},
+                f"receiver {name} (webhook URL hidden by Alertmanager)",
+            )
+        elif hook.hidden:
+            yield scope.unobserved(
+                f"webhook URL of receiver {name}",
+                "Alertmanager hides the URL (<secret> or url_file); cannot tell whether it "
+                "starts a pipeline", ("remediation.trigger",))

@@ -1,0 +1,42 @@
+"""What every collector needs: the target, the context, the client, and evidence helpers."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.probe import ProbeContext, Target
+from probes.prometheus.client import ApiClient
+from probes.prometheus.settings import PrometheusSettings
+
+RULE_SIGNALS = ("monitoring.model_rule", "monitoring.operational_rule", "data_validation.check")
+METRIC_SIGNALS = ("monitoring.model_metric", "serving.deployment")
+ROUTING_SIGNALS = ("monitoring.alert_routing", "remediation.trigger")
+
+
+def quote(part: str) -> str:
+    """A locator path segment (group names may hold ``/`` and spaces)."""
+    return urllib.parse.quote(part, safe="")
+
+
+@dataclass
+class Scope:
+    target: Target
+    ctx: ProbeContext
+    settings: PrometheusSettings
+    client: ApiClient
+    host: str  # host[:port] of Prometheus, for locators
+
+    def locator(self, *path: str) -> str:
+        return f"prometheus://{self.host}" + "".join("/" + quote(p) for p in path)
+
+    def evidence(self, signal: str, strength: Strength, locator: str,
+                 attributes: Mapping[str, Any], excerpt: str = "") -> Evidence:
+        return Evidence(signal=signal, strength=strength, target=self.target.name,
+                        locator=locator, attributes=attributes, excerpt=excerpt)
+
+    def unobserved(self, what: str, reason: str, signals: Sequence[str] = ()) -> Unobserved:
+        return self.ctx.unobserved(self.target, what=what, reason=reason, signals=signals)
