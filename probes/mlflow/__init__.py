@@ -1,0 +1,41 @@
+"""MLflow probe: tracking server, experiments, a bounded sample of runs, the model registry.
+
+Reads through MLflow's own REST client (``mlflow-skinny`` is enough), imported only while the
+probe runs. See docs/probes/mlflow.md for the target settings, signals and permissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from auditor.evidence import Evidence, Unobserved
+from auditor.probe import Probe, ProbeContext, Settings, Target
+from probes.mlflow.settings import MlflowSettings
+
+__all__ = ["MlflowProbe", "MlflowSettings"]
+
+
+class MlflowProbe(Probe):
+    kind = "mlflow"
+    signals: ClassVar[tuple[str, ...]] = (
+        "tracking", "tool", "metadata", "tempo", "lineage", "schedule", "distributed",
+        "monitoring", "fairness", "explainability", "data_validation", "validation", "compute",
+        "platform", "registry", "governance",
+    )
+    settings_model: ClassVar[type[Settings]] = MlflowSettings
+    description = ("MLflow tracking server and model registry: experiments, newest runs, "
+                   "lineage, checks, registered models, tempo")
+
+    def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
+        from probes.mlflow.collect import collect
+
+        yield from collect(target, ctx)
+
+    def target_from_argument(self, argument: str) -> dict[str, Any] | None:
+        """``mlflow+http(s)://host:port`` or ``databricks[://profile]``."""
+        if argument.startswith(("mlflow+http://", "mlflow+https://")):
+            return {"tracking_uri": argument.removeprefix("mlflow+")}
+        if argument == "databricks" or argument.startswith("databricks://"):
+            return {"tracking_uri": argument}
+        return None

@@ -1,0 +1,112 @@
+"""The order of work for one MLflow target: server, experiments, runs, registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from auditor.evidence import Evidence, Unobserved
+from auditor.probe import ProbeContext, Target
+from auditor.redact import one_line
+from probes.mlflow import findings
+from probes.mlflow.connection import (
+    Connection,
+    display_host,
+    has_credentials,
+    registry_store,
+    tracking_store,
+)
+from probes.mlflow.errors import ProbeFailure
+from probes.mlflow.listing import (
+    RunSampler,
+    list_experiments,
+    list_model_versions,
+    list_registered_models,
+)
+from probes.mlflow.registry import summarize_registry
+from probes.mlflow.runs import ExperimentRuns, now_ms
+from probes.mlflow.settings import MlflowSettings
+
+RUN_SIGNALS = ("tracking.runs", "schedule", "lineage.code", "lineage.data", "distributed",
+               "monitoring", "fairness", "explainability", "data_validation", "validation",
+               "compute", "platform", "tempo.training_runs_per_week")
+REGISTRY_SIGNALS = ("registry", "governance", "lineage.model", "metadata",
+                    "tempo.model_versions_per_month", "tempo.promotion_lead_time_days",
+                    "tempo.production_model_age_days")
+ALL_SIGNALS = ("tracking", "tool", "metadata", "tempo", "lineage", "schedule", "distributed",
+               "monitoring", "fairness", "explainability", "data_validation", "validation",
+               "compute", "platform", "registry", "governance")
+
+Found = Iterator[Evidence | Unobserved]
+
+
+def collect(target: Target, ctx: ProbeContext) -> Found:
+    settings: MlflowSettings = target.settings
+    try:
+        conn = Connection(settings.tracking_uri, settings, ctx.remaining)
+    except Exception as exc:  # e.g. a Databricks profile that does not exist
+        yield ctx.unobserved(target, f"MLflow server {display_host(settings.tracking_uri)}",
+                             f"cannot resolve credentials: {one_line(exc, 160)}", ALL_SIGNALS)
+        return
+    em = findings.Emitter(target.name, conn.host)
+    what = f"MLflow server {conn.host}"
+    try:
+        version = conn.server_version()
+        store = tracking_store(conn)
+        exps = list_experiments(store, ctx.check)
+        auth = conn.auth_enforced() if has_credentials(conn.creds) else False
+    except ProbeFailure as exc:
+        yield ctx.unobserved(target, what, str(exc), ALL_SIGNALS)
+        return
+    scheme = settings.tracking_uri.split("://", 1)[0] if "://" in settings.tracking_uri else "https"
+    yield from findings.server(em, scheme, version, auth)
+    yield from findings.experiments(em, exps)
+    dead = yield from _runs(target, ctx, em, store, exps, settings)
+    if dead and (settings.registry_uri or settings.tracking_uri) == settings.tracking_uri:
+        yield ctx.unobserved(target, f"model registry on {conn.host}",
+                             f"skipped: {dead}", REGISTRY_SIGNALS)
+        return
+    yield from _registry(target, ctx, em, conn, settings)
+
+
+def _runs(target: Target, ctx: ProbeContext, em: findings.Emitter, store: Any,
+          exps: list[Any], settings: MlflowSettings) -> Iterator[Evidence | Unobserved]:
+    """Sample runs per experiment; returns a reason when the server stopped answering."""
+    by_id = findings.lookup(exps)
+    active = [e.experiment_id for e in exps if e.lifecycle_stage == "active"]
+    now = now_ms(ctx.now)
+    sampler = RunSampler(store, settings.max_runs_per_experiment, settings.runs_page_size, now,
+                         ctx.check)
+    done: list[ExperimentRuns] = []
+    try:
+        for summary in sampler.sample(active):
+            done.append(summary)
+            yield from findings.experiment_runs(em, by_id.get(summary.experiment_id), summary)
+    except ProbeFailure as exc:
+        left = len(active) - len(done)
+        yield ctx.unobserved(target, f"runs of {left} of {len(active)} experiments on {em.host}",
+                             str(exc), RUN_SIGNALS)
+        return str(exc) if exc.fatal else None
+    yield from findings.run_totals(em, by_id, done, now)
+    return None
+
+
+def _registry(target: Target, ctx: ProbeContext, em: findings.Emitter, conn: Connection,
+              settings: MlflowSettings) -> Found:
+    uri = settings.registry_uri or settings.tracking_uri
+    what = f"model registry on {display_host(uri)}"
+    try:
+        rconn = conn if uri == settings.tracking_uri else Connection(uri, settings, ctx.remaining)
+        store = registry_store(rconn)
+        models = list_registered_models(store, ctx.check)
+        versions, truncated = list_model_versions(store, settings.max_model_versions, ctx.check)
+    except ProbeFailure as exc:
+        yield ctx.unobserved(target, what, str(exc), REGISTRY_SIGNALS)
+        return
+    except Exception as exc:  # credential resolution for a separate registry URI
+        yield ctx.unobserved(target, what, f"cannot read the registry: {one_line(exc, 160)}",
+                             REGISTRY_SIGNALS)
+        return
+    now = now_ms(ctx.now)
+    yield from findings.registry(em, summarize_registry(models, versions, now), len(versions),
+                                 truncated, now)
