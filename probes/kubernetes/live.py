@@ -1,0 +1,243 @@
+"""Reading a live cluster through the official ``kubernetes`` client, GET requests only.
+
+The client is used at its lowest level (``ApiClient.param_serialize`` + ``call_api`` with
+JSON parsed here), so authentication (tokens, client certificates, exec plugins, in-cluster
+service accounts) is the client's while requests stay exactly the ones we choose:
+``/version``, discovery, and one paginated cluster-wide LIST per kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditor.redact import register_secret
+
+from .kinds import GROUPS, KindSpec
+from .settings import KubernetesSettings
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+ACCEPT_DISCOVERY = f"{AGGREGATED},application/json"
+MAX_TIMEOUT = 30.0
+
+
+class ClusterError(Exception):
+    """The whole cluster cannot be read (one-line, credential-free message)."""
+
+
+class Forbidden(Exception):
+    """403 on one resource."""
+
+
+class ListFailed(Exception):
+    """A list failed for another reason (404, 410, 5xx, bad JSON); message is one line."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    kind: str
+    resource: str
+    namespaced: bool
+
+    @property
+    def path(self) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        return f"{base}/{self.resource}"
+
+
+class LiveCluster:
+    """One API server, reached with the client's own configuration and auth."""
+
+    def __init__(self, settings: KubernetesSettings, remaining: Any) -> None:
+        from kubernetes import client, config  # heavy import: only when a live target runs
+        from kubernetes.config.config_exception import ConfigException
+
+        self._remaining = remaining
+        cfg = client.Configuration()
+        try:
+            if settings.in_cluster:
+                config.load_incluster_config(client_configuration=cfg)
+            else:
+                config.load_kube_config(config_file=settings.kubeconfig, context=settings.context,
+                                        client_configuration=cfg, persist_config=False)
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            raise ClusterError(_config_reason(settings, exc)) from None
+        except Exception as exc:  # yaml errors and the like from a broken kubeconfig
+            raise ClusterError(f"cannot load kubeconfig: {type(exc).__name__}") from None
+        for value in (cfg.api_key or {}).values():
+            register_secret(value)
+            register_secret(str(value).removeprefix("Bearer ").strip())
+        register_secret(cfg.password)
+        cfg.retries = 0  # fail fast; the audit reports unreachable servers instead of waiting
+        cfg.client_go_retries = False
+        self.host = cfg.host
+        self.requests = 0
+        self._api = client.ApiClient(cfg)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a pool must never fail the audit
+            self._api.close()
+
+    def _timeout(self) -> tuple[float, float]:
+        left = max(1.0, min(MAX_TIMEOUT, float(self._remaining())))
+        return (min(10.0, left), left)
+
+    def get(self, path: str, query: list[tuple[str, Any]] | None = None,
+            accept: str = "application/json") -> tuple[int, Any, str]:
+        """(status, parsed JSON body or None, content type). Network failures → ClusterError."""
+        import urllib3
+
+        method, url, headers, _body, _post = self._api.param_serialize(
+            "GET", path, query_params=query or [], header_params={"Accept": accept},
+            auth_settings=["BearerToken"])
+        self.requests += 1
+        try:
+            resp = self._api.call_api(method, url, header_params=headers, _request_timeout=self._timeout())
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(f"cannot reach the API server at {_hostport(self.host)}: "
+                               f"{_network_reason(exc)}") from None
+        try:
+            raw = resp.read()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(f"the API server at {_hostport(self.host)} broke off: "
+                               f"{_network_reason(exc)}") from None
+        finally:
+            resp.response.release_conn()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        ctype = str(resp.headers.get("Content-Type") or "")
+        if resp.status == 401:
+            raise ClusterError("the API server rejected the credentials (401 Unauthorized): "
+                               "the token is invalid or expired")
+        return resp.status, body, ctype
+
+    # ---- discovery -----------------------------------------------------------------------
+
+    def version(self) -> dict[str, Any]:
+        status, body, _ = self.get("/version")
+        if status != 200 or not isinstance(body, dict):
+            raise ClusterError(f"GET /version answered {status}")
+        return body
+
+    def discover(self) -> dict[tuple[str, str], Resource]:
+        """(group, kind) → the resource to list. Aggregated discovery (2 requests) when the
+        server offers it, else the legacy per-group documents, only for groups we know."""
+        found: dict[tuple[str, str], Resource] = {}
+        for root in ("/api", "/apis"):
+            status, body, _ = self.get(root, accept=ACCEPT_DISCOVERY)
+            if status != 200 or not isinstance(body, dict):
+                raise ClusterError(f"discovery GET {root} answered {status}")
+            if body.get("kind") == "APIGroupDiscoveryList":
+                _aggregated(body, found)
+            elif root == "/api":
+                for version in body.get("versions") or ["v1"]:
+                    self._group_version("", str(version), found)
+            else:
+                for group in body.get("groups") or []:
+                    name = str(group.get("name") or "")
+                    if name not in GROUPS:
+                        continue
+                    versions = [str(v.get("version")) for v in group.get("versions") or []]
+                    preferred = str((group.get("preferredVersion") or {}).get("version") or "")
+                    ordered = ([preferred] if preferred else []) + [v for v in versions if v != preferred]
+                    for version in ordered:
+                        self._group_version(name, version, found)
+                        if _all_found(name, found):
+                            break
+        return found
+
+    def _group_version(self, group: str, version: str, found: dict[tuple[str, str], Resource]) -> None:
+        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        status, body, _ = self.get(path)
+        if status != 200 or not isinstance(body, dict):
+            return
+        for r in body.get("resources") or []:
+            _add(found, group, version, r.get("name"), r.get("kind"), r.get("namespaced"), r.get("verbs"))
+
+    # ---- listing -------------------------------------------------------------------------
+
+    def list_pages(self, res: Resource, spec: KindSpec, page_size: int) -> Iterator[list[dict]]:
+        """One cluster-wide LIST, page by page (``limit``/``continue``)."""
+        token = ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", page_size)]
+            if token:
+                query.append(("continue", token))
+            status, body, _ = self.get(res.path, query)
+            if status == 403:
+                raise Forbidden(f"list {spec.rbac_name} forbidden")
+            if status != 200:
+                reason = body.get("reason") if isinstance(body, dict) else ""
+                raise ListFailed(f"list {spec.rbac_name} answered {status} {reason or ''}".strip())
+            if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+                raise ListFailed(f"list {spec.rbac_name}: the answer is not a Kubernetes List")
+            yield [i for i in body.get("items") or [] if isinstance(i, dict)]
+            token = str((body.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return
+
+
+def _add(found: dict, group: str, version: str, resource: Any, kind: Any, namespaced: Any,
+         verbs: Any) -> None:
+    if not resource or not kind or "/" in str(resource):
+        return
+    if isinstance(verbs, list) and verbs and "list" not in verbs:
+        return
+    found.setdefault((group, str(kind)), Resource(group, version, str(kind), str(resource),
+                                                  bool(namespaced)))
+
+
+def _aggregated(body: dict, found: dict[tuple[str, str], Resource]) -> None:
+    for item in body.get("items") or []:
+        group = str((item.get("metadata") or {}).get("name") or "")
+        for v in item.get("versions") or []:
+            for r in v.get("resources") or []:
+                kind = (r.get("responseKind") or {}).get("kind")
+                _add(found, group, str(v.get("version")), r.get("resource"), kind,
+                     r.get("scope") == "Namespaced", r.get("verbs"))
+
+
+def _all_found(group: str, found: dict) -> bool:
+    from .kinds import KINDS
+
+    return all((group, k.kind) in found for k in KINDS if k.group == group)
+
+
+def _hostport(url: str) -> str:
+    parts = urlsplit(url or "")
+    return parts.netloc.rsplit("@", 1)[-1] or url
+
+
+def _network_reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "reason", "") or exc)
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "timed out" in low or "timeout" in low:
+        return "timed out"
+    if "name or service not known" in low or "nodename nor servname" in low or "resolve" in low:
+        return "host name does not resolve"
+    if "certificate" in low or "ssl" in low:
+        return "TLS verification failed"
+    return type(exc).__name__
+
+
+def _config_reason(settings: KubernetesSettings, exc: BaseException) -> str:
+    text = str(exc)
+    where = settings.kubeconfig or "the default kubeconfig"
+    if settings.in_cluster:
+        return f"not running inside a cluster (no service account token): {type(exc).__name__}"
+    if settings.context and "context" in text.lower():
+        return f"context {settings.context!r} not found in {where}"
+    if isinstance(exc, OSError) or "no such file" in text.lower() or "not exist" in text.lower():
+        return f"kubeconfig {where} cannot be read"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"cannot load {where}: {first[:160]}"
