@@ -172,8 +172,8 @@ class RegistryClient:
             return "Bearer " + self.creds.token
         if self._mode == "basic" and self.creds:
             return self.creds.basic
-        if self._mode == "bearer" and scope:
-            token = self._tokens.get(scope)
+        if self._mode == "bearer":
+            token = self._tokens.get(scope or "")
             return "Bearer " + token if token else None
         return None
 
@@ -183,7 +183,7 @@ class RegistryClient:
             params["scope"] = scope
         realm = self._realm.get("realm", "")
         if not realm.startswith(("http://", "https://")):
-            raise Unauthorized(f"token realm {realm!r} in the registry's challenge is not a URL")
+            raise Unauthorized(f"the auth realm {realm!r} in the registry's challenge is not a URL")
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(
             {k: v for k, v in params.items() if v})
         headers = {"Accept": "application/json"}
@@ -192,18 +192,18 @@ class RegistryClient:
             headers["Authorization"] = basic
         resp = self._send("GET", url, headers)
         if resp.status in (401, 403):
-            who = f"credentials from {self.creds.source}" if basic and self.creds else "anonymous access"
-            raise Unauthorized(f"token server {_host(url)} refused {who} for {scope or 'the registry'} "
+            who = f"the login from {self.creds.source}" if basic and self.creds else "anonymous access"
+            raise Unauthorized(f"the registry's auth service {_host(url)} refused {who} for {scope or 'the registry'} "
                                f"(HTTP {resp.status})", resp.status)
         if resp.status != 200:
-            raise Unauthorized(f"token server {_host(url)} answered HTTP {resp.status}", resp.status)
+            raise Unauthorized(f"the registry's auth service {_host(url)} answered HTTP {resp.status}", resp.status)
         try:
             data = resp.json()
             token = data.get("token") or data.get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise Unauthorized(f"token server {_host(url)} returned no token")
+            raise Unauthorized(f"the registry's auth service {_host(url)} returned no token")
         register_secret(token)
         return token
 
@@ -213,8 +213,8 @@ class RegistryClient:
         url = path_or_url if "://" in path_or_url else self.base + path_or_url
         for attempt in range(3):
             headers = {"Accept": accept} if accept else {}
-            if self._mode == "bearer" and scope and scope not in self._tokens:
-                self._tokens[scope] = self._fetch_token(scope)
+            if self._mode == "bearer" and (scope or "") not in self._tokens:
+                self._tokens[scope or ""] = self._fetch_token(scope or "")
             auth = self._auth_header(scope)
             if auth:
                 headers["Authorization"] = auth
@@ -237,8 +237,8 @@ class RegistryClient:
                 self._mode = "bearer"
                 self._realm = challenge.params
                 self._tokens[wanted] = self._fetch_token(wanted)
-                if scope and scope != wanted:
-                    self._tokens[scope] = self._tokens[wanted]
+                if (scope or "") != wanted:
+                    self._tokens[scope or ""] = self._tokens[wanted]
             else:
                 return resp
         return resp  # pragma: no cover - loop always returns
@@ -286,7 +286,7 @@ def check(resp: Response, what: str) -> None:
     code = _error_code(resp.body)
     suffix = f" {code}" if code else ""
     if resp.status == 401:
-        raise Unauthorized(f"{what}: HTTP 401{suffix} (credentials missing or rejected)", 401)
+        raise Unauthorized(f"{what}: HTTP 401{suffix} (login missing or rejected)", 401)
     if resp.status == 403:
         raise Unauthorized(f"{what}: HTTP 403{suffix} (needs pull permission)", 403)
     if resp.status == 404:

@@ -98,9 +98,9 @@ class Walk:
         api = resp.headers.get("Docker-Distribution-API-Version")
         if resp.status in (401, 403):
             if self.creds:
-                return (f"credentials from {self.creds.source} rejected by {self.host} "
+                return (f"the login from {self.creds.source} was rejected by {self.host} "
                         f"(HTTP {resp.status}); the account needs pull access")
-            return (f"{self.host} needs credentials (HTTP {resp.status}); set username_env/"
+            return (f"{self.host} requires a login (HTTP {resp.status}); set username_env/"
                     "password_env, token_env or an auths entry in docker_config")
         body_is_object = False
         with contextlib.suppress(ValueError):

@@ -95,8 +95,9 @@ def from_docker_config(path: Path, host: str) -> tuple[Credentials | None, str |
                           "(OAuth refresh tokens are not supported; set username_env/password_env)")
     helper = (data.get("credHelpers") or {}).get(host) if isinstance(data.get("credHelpers"), dict) else None
     if helper or data.get("credsStore"):
-        return None, (f"docker config {path} uses a credential helper for {host}; helpers are not "
-                      "run by the auditor (set username_env/password_env or token_env)")
+        return None, (f"docker config {path} names a credsStore/credHelpers program for {host}; "
+                      "such programs are not run by the auditor (set username_env/password_env "
+                      "or token_env)")
     return None, None
 
 
@@ -107,7 +108,7 @@ def resolve(settings: OciSettings, host: str) -> tuple[Credentials | None, list[
         token = _secret(os.environ.get(settings.token_env))
         if token:
             return Credentials(token=token, source=f"env {settings.token_env}"), notes
-        notes.append(f"token_env {settings.token_env} is not set")
+        notes.append(f"environment variable {settings.token_env} (token_env) is not set")
     if settings.username_env or settings.password_env:
         user = os.environ.get(settings.username_env or "")
         password = _secret(os.environ.get(settings.password_env or ""))
@@ -116,7 +117,7 @@ def resolve(settings: OciSettings, host: str) -> tuple[Credentials | None, list[
                                source=f"env {settings.username_env}/{settings.password_env}"), notes
         missing = [n for n, v in ((settings.username_env, user), (settings.password_env, password))
                    if n and not v]
-        notes.append("credential variables not set: " + ", ".join(missing or ["username_env/password_env"]))
+        notes.append("environment variables not set: " + ", ".join(missing or ["username_env/password_env"]))
     path = _config_path(settings)
     creds, note = from_docker_config(path, host)
     if note:

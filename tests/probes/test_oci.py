@@ -11,7 +11,7 @@ from auditor.config import ConfigError, build_target
 from auditor.evidence import Strength
 from auditor.probe import ProbeContext
 from probes.oci import OciProbe
-from tests.servers.oci import CHURN_REVISION, NOW, Registry, by_signal, run_oci, unobserved
+from tests.servers.oci import CHURN_REVISION, NOW, Registry, by_signal, run_oci
 
 
 @pytest.fixture(scope="module")

@@ -367,8 +367,11 @@ def oci_registry(oci_workdir: Path) -> Iterator[Registry]:
 @pytest.fixture(scope="session")
 def oci_registry_basic(oci_registry: Registry, oci_workdir: Path) -> Iterator[Registry]:
     """The same storage behind htpasswd basic auth (bcrypt line made with libcrypt)."""
-    import crypt  # noqa: PLC0415 - deprecated in 3.11, gone in 3.13: skip then
+    import warnings
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        crypt = pytest.importorskip("crypt", reason="needs libcrypt's bcrypt via the crypt module")
     hashed = crypt.crypt(BASIC_PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
     htpasswd = oci_workdir / "htpasswd"
     htpasswd.write_text(f"{BASIC_USER}:{hashed}\n")
@@ -466,6 +469,10 @@ def run_oci(tmp: Path, timeout: float = 60.0, **settings: Any) -> tuple[list, An
     from auditor.probe import ProbeContext
     from probes.oci import OciProbe
 
+    if "docker_config" not in settings:  # never read the developer's ~/.docker/config.json
+        empty = tmp / "empty-docker-config.json"
+        empty.write_text("{}")
+        settings["docker_config"] = str(empty)
     target = build_target({"name": settings.pop("name", "registry"), "kind": "oci", **settings})
     probe = OciProbe()
     ctx = ProbeContext(probe="oci", cache_dir=tmp, now=NOW, timeout=timeout)
