@@ -93,8 +93,8 @@ def _collect(scope: Scope) -> Iterator[Evidence | Unobserved]:
             else:
                 yield item
     except ApiError as exc:
-        if version is None or exc.fatal:
-            reason = exc.reason if version else \
+        if version is None:  # neither build info nor rules: nothing here speaks Prometheus
+            reason = exc.reason if exc.fatal else \
                 f"not a Prometheus API: build info and rules unreadable ({exc.reason})"
             yield scope.unobserved(what, reason, ALL_SIGNALS)
             return

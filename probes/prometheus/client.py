@@ -166,12 +166,13 @@ class ApiClient:
     def _http_error(self, exc: urllib.error.HTTPError, path: str) -> ApiError:
         code = exc.code
         if code == 401:
-            return ApiError("auth", f"{path}: 401 Unauthorized — needs credentials with read "
-                                    f"access ({self.auth.hint})" if not self.auth.header else
-                            f"{path}: 401 Unauthorized — the configured credentials were refused")
+            if self.auth.header:
+                return ApiError("auth", f"{path}: 401 Unauthorized — the server refused the "
+                                        "configured login")
+            return ApiError("auth", f"{path}: 401 Unauthorized — needs a login with read access "
+                                    f"({self.auth.hint})")
         if code == 403:
-            return ApiError("forbidden", f"{path}: 403 Forbidden — the credentials lack read "
-                                         f"access to {path}")
+            return ApiError("forbidden", f"{path}: 403 Forbidden — this login may not read {path}")
         if 300 <= code < 400:
             location = urllib.parse.urlsplit(exc.headers.get("Location", "") or "")
             where = f" to {location.netloc}{location.path}" if location.netloc else ""

@@ -169,13 +169,27 @@ class PrometheusServer:
     workdir: Path
     auth_header: str | None = None
 
-    def query(self, expr: str) -> list:
-        request = urllib.request.Request(
-            f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    def _open(self, path: str) -> bytes:
+        request = urllib.request.Request(self.url + path)
         if self.auth_header:
             request.add_header("Authorization", self.auth_header)
         with urllib.request.urlopen(request, timeout=5) as resp:
-            return json.loads(resp.read())["data"]["result"]
+            return resp.read()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """/-/ready behind basic auth (the listener answers 401 before it is ready)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._open("/-/ready")
+                return
+            except OSError:  # 503 while starting, or refused
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.url} not ready within {timeout}s")
+
+    def query(self, expr: str) -> list:
+        body = self._open(f"/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+        return json.loads(body)["data"]["result"]
 
     def stop(self) -> None:
         stop(self.proc)
@@ -214,12 +228,14 @@ def start_prometheus(workdir: Path, rule_files: dict[str, str], scrape_targets: 
         auth_header = "Basic " + base64.b64encode(f"{PROM_USER}:{PROM_PASSWORD}".encode()).decode()
     proc = start(cmd, str(workdir / "prometheus.log"))
     url = f"http://127.0.0.1:{port}"
+    server = PrometheusServer(url, proc, workdir, auth_header)
     try:
         wait_for_http(f"{url}/-/ready", timeout=60, proc=proc, ok=lambda c: c in (200, 401))
+        server.wait_ready()
     except RuntimeError:
         stop(proc)
         raise
-    return PrometheusServer(url, proc, workdir, auth_header)
+    return server
 
 
 @dataclass
@@ -237,8 +253,11 @@ class PrometheusStack:
 def _wait_for_alert(server: PrometheusServer, alertname: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.query(f'ALERTS{{alertname="{alertname}",alertstate="firing"}}'):
-            return
+        try:
+            if server.query(f'ALERTS{{alertname="{alertname}",alertstate="firing"}}'):
+                return
+        except OSError:
+            pass
         time.sleep(0.3)
     raise RuntimeError(f"{alertname} did not fire within {timeout}s")
 
