@@ -1,0 +1,1 @@
+"""Detectors: each reads the few files that matter for one area and yields evidence."""

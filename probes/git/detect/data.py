@@ -1,0 +1,111 @@
+"""Data versioning and lineage: DVC (dvc.yaml, dvc.lock, *.dvc, .dvc/config), git-lfs,
+lakeFS, Delta; MLproject; Great Expectations and Feast project files."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Iterator
+
+from auditor.evidence import Evidence, Strength
+from auditor.redact import redact
+from probes.git.scan import Scan
+from probes.git.yamlines import ParseError, load_yaml
+
+C, D = Strength.CONFIGURED, Strength.DECLARED
+
+
+def detect(scan: Scan) -> Iterator[Evidence]:
+    dvc_files = scan.find(lambda e: e.name.endswith(".dvc") and e.name != ".dvc")
+    if dvc_files:
+        yield scan.ev("data_versioning.store", C, dvc_files[0].path, 1, tool="dvc",
+                      tracked_files=len(dvc_files))
+    for entry in scan.find(lambda e: e.path.endswith(".dvc/config") or e.path == ".dvc/config"):
+        text = scan.text(entry)
+        if text is None:
+            continue
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(text)
+        except configparser.Error as exc:
+            scan.note(entry.path, f"invalid DVC config: {str(exc).splitlines()[0]}")
+            continue
+        remotes = [s for s in parser.sections() if s.startswith("'remote") or s.startswith("remote")]
+        for section in remotes:
+            url = parser.get(section, "url", fallback="")
+            scheme = url.split("://", 1)[0] if "://" in url else "local"
+            yield scan.ev("data_versioning.store", C, entry.path, _line(text, section), tool="dvc",
+                          remote=section.split('"')[1] if '"' in section else section,
+                          storage=scheme, url=redact(url)[:200])
+    for entry in scan.find(lambda e: e.name == "dvc.yaml"):
+        text = scan.text(entry)
+        if text is None:
+            continue
+        try:
+            data = load_yaml(text)
+        except ParseError as exc:
+            scan.note(entry.path, str(exc))
+            continue
+        stages = data.get("stages") if isinstance(data, dict) else None
+        if isinstance(stages, dict) and stages:
+            yield scan.ev("pipeline.definition", C, entry.path, data.line_of("stages"), tool="dvc",
+                          stages=len(stages), names=list(stages)[:20])
+    for entry in scan.find(lambda e: e.name == "dvc.lock"):
+        text = scan.text(entry)
+        if text is None:
+            continue
+        try:
+            data = load_yaml(text)
+        except ParseError as exc:
+            scan.note(entry.path, str(exc))
+            continue
+        stages = data.get("stages") if isinstance(data, dict) else None
+        if isinstance(stages, dict) and stages:
+            hashed = sum(1 for s in stages.values() if isinstance(s, dict) and s.get("deps"))
+            yield scan.ev("lineage.data", C, entry.path, data.line_of("stages"), tool="dvc",
+                          stages=len(stages), stages_with_hashed_deps=hashed)
+            yield scan.ev("lineage.code", C, entry.path, data.line_of("stages"), tool="dvc",
+                          stages=len(stages))
+    for entry in scan.find(lambda e: e.name == ".gitattributes"):
+        text = scan.text(entry)
+        if text is None:
+            continue
+        lfs = [(n, ln.split()[0]) for n, ln in enumerate(text.splitlines(), 1)
+               if "filter=lfs" in ln and ln.split()]
+        if lfs:
+            yield scan.ev("data_versioning.store", C, entry.path, lfs[0][0], tool="git-lfs",
+                          patterns=[p for _, p in lfs][:20], pattern_count=len(lfs))
+    for entry in scan.find(lambda e: e.name in (".lakectl.yaml", "lakectl.yaml") or
+                           e.name.endswith(".lakefs.yaml")):
+        yield scan.ev("data_versioning.store", C, entry.path, 1, tool="lakefs")
+    delta = scan.find(lambda e: e.path.endswith("_delta_log/") or "/_delta_log/" in e.path)
+    if delta:
+        yield scan.ev("data_versioning.store", C, delta[0].path, 1, tool="delta")
+    for entry in scan.find(lambda e: e.name == "MLproject"):
+        text = scan.text(entry)
+        if text is None:
+            continue
+        try:
+            data = load_yaml(text)
+        except ParseError as exc:
+            scan.note(entry.path, str(exc))
+            continue
+        points = data.get("entry_points") if isinstance(data, dict) else None
+        if isinstance(points, dict):
+            yield scan.ev("pipeline.definition", C, entry.path, data.line_of("entry_points"),
+                          tool="mlflow-projects", entry_points=list(points)[:20])
+            yield scan.ev("lineage.code", C, entry.path, 1, tool="mlflow-projects")
+    for entry in scan.find(lambda e: e.name in ("great_expectations.yml", "great_expectations.yaml")
+                           or re.search(r"(^|/)(gx|great_expectations)/checkpoints/.+\.(ya?ml|json)$",
+                                        e.path) is not None):
+        yield scan.ev("data_validation.check", C, entry.path, 1, tool="great-expectations",
+                      source="project")
+    for entry in scan.find(lambda e: e.name == "feature_store.yaml"):
+        yield scan.ev("feature_store.definition", C, entry.path, 1, tool="feast", source="project")
+
+
+def _line(text: str, section: str) -> int:
+    for n, line in enumerate(text.splitlines(), 1):
+        if section in line:
+            return n
+    return 1

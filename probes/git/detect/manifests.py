@@ -1,0 +1,338 @@
+"""Deployment configuration kept in the repository: Kubernetes manifests (built-in kinds and
+KServe, Seldon, Argo, Kubeflow, Ray, Spark custom resources), Helm charts, Kustomize,
+Prometheus rule files and Alertmanager configuration."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from auditor.evidence import Evidence, Strength
+from probes.git.detect.kube_rules import REMEDIATION, rule_kind
+from probes.git.images import parse_image
+from probes.git.scan import Scan
+from probes.git.tree import Entry
+from probes.git.yamlines import LDict, LList, ParseError, load_yaml_all
+
+C, D = Strength.CONFIGURED, Strength.DECLARED
+
+#: kind → (signal, tool) emitted for every object of that kind
+KIND_SIGNALS: dict[str, list[tuple[str, str]]] = {
+    "InferenceService": [("serving.deployment", "kserve")],
+    "ServingRuntime": [("serving.runtime", "kserve")],
+    "InferenceGraph": [("serving.deployment", "kserve")],
+    "SeldonDeployment": [("serving.deployment", "seldon")],
+    "BentoDeployment": [("serving.deployment", "bentoml")],
+    "RayService": [("serving.deployment", "ray-serve"), ("distributed.workload", "ray")],
+    "HorizontalPodAutoscaler": [("serving.autoscaling", "hpa")],
+    "ScaledObject": [("serving.autoscaling", "keda")],
+    "VerticalPodAutoscaler": [("serving.autoscaling", "vpa")],
+    "CronJob": [("schedule.job", "kubernetes")],
+    "CronWorkflow": [("schedule.job", "argo"), ("pipeline.definition", "argo")],
+    "ScheduledSparkApplication": [("schedule.job", "spark-operator"),
+                                  ("distributed.workload", "spark")],
+    "Workflow": [("pipeline.definition", "argo")],
+    "WorkflowTemplate": [("pipeline.definition", "argo")],
+    "ClusterWorkflowTemplate": [("pipeline.definition", "argo")],
+    "Pipeline": [("pipeline.definition", "tekton")],
+    "PipelineRun": [("pipeline.definition", "tekton")],
+    "PyTorchJob": [("distributed.workload", "kubeflow-training")],
+    "TFJob": [("distributed.workload", "kubeflow-training")],
+    "MPIJob": [("distributed.workload", "kubeflow-training")],
+    "XGBoostJob": [("distributed.workload", "kubeflow-training")],
+    "PaddleJob": [("distributed.workload", "kubeflow-training")],
+    "JAXJob": [("distributed.workload", "kubeflow-training")],
+    "TrainJob": [("distributed.workload", "kubeflow-trainer")],
+    "RayJob": [("distributed.workload", "ray")],
+    "RayCluster": [("distributed.workload", "ray")],
+    "SparkApplication": [("distributed.workload", "spark")],
+    "DaskCluster": [("distributed.workload", "dask")],
+    "DaskJob": [("distributed.workload", "dask")],
+    "Notebook": [("compute.notebook_server", "kubeflow")],
+    "NetworkPolicy": [("security.network_policy", "kubernetes")],
+    "CiliumNetworkPolicy": [("security.network_policy", "cilium")],
+    "AuthorizationPolicy": [("security.network_policy", "istio")],
+    "PeerAuthentication": [("security.encryption", "istio")],
+    "Role": [("security.access_control", "kubernetes")],
+    "ClusterRole": [("security.access_control", "kubernetes")],
+    "RoleBinding": [("security.access_control", "kubernetes")],
+    "ClusterRoleBinding": [("security.access_control", "kubernetes")],
+    "ResourceQuota": [("cost.control", "kubernetes")],
+    "LimitRange": [("cost.control", "kubernetes")],
+    "EncryptionConfiguration": [("security.encryption", "kubernetes")],
+    "FeatureStore": [("feature_store.definition", "feast")],
+    "ServiceMonitor": [("monitoring.scrape", "prometheus-operator")],
+    "PodMonitor": [("monitoring.scrape", "prometheus-operator")],
+    "Experiment": [("tuning.experiment", "katib")],
+}
+SERVING_HINT = re.compile(r"model|serv(e|ing)|predict|infer|mlflow|bentoml|triton|torchserve|"
+                          r"kserve|seldon|scor(e|ing)", re.I)
+_WORKLOADS = {"Deployment", "StatefulSet", "Service"}  # Service: knative
+GRADE_MANIFEST = re.compile(r"^\s*(apiVersion|kind)\s*:|^groups\s*:|^route\s*:|^receivers\s*:|"
+                            r"^pipelineInfo\s*:")
+
+
+def is_yaml(e: Entry) -> bool:
+    return e.name.lower().endswith((".yaml", ".yml"))
+
+
+def detect(scan: Scan, candidates: list[Entry]) -> Iterator[Evidence]:
+    for entry in scan.find(lambda e: e.name in ("Chart.yaml",)):
+        yield from _chart(scan, entry)
+    for entry in candidates:
+        text = scan.text(entry)
+        if text is None:
+            continue
+        templated = "{{" in text
+        text_for_yaml = _detemplate(text) if templated else text
+        try:
+            docs = load_yaml_all(text_for_yaml)
+        except ParseError as exc:
+            if templated:
+                yield from _kinds_by_regex(scan, entry, text)
+            else:
+                scan.note(entry.path, str(exc))
+            continue
+        kinds: list[str] = []
+        for doc in docs:
+            if not isinstance(doc, LDict):
+                continue
+            yield from _document(scan, entry, doc, kinds)
+        if kinds:
+            yield scan.ev("deploy.manifest", C, entry.path, 1, tool="helm" if templated else "kubernetes",
+                          kinds=sorted(set(kinds))[:20], objects=len(kinds))
+
+
+def _detemplate(text: str) -> str:
+    """Helm template → YAML good enough to read kinds and images: control lines dropped,
+    expressions replaced by a placeholder."""
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("{{") and stripped.endswith("}}") and ":" not in stripped:
+            out.append("")
+            continue
+        out.append(re.sub(r"\{\{-?.*?-?\}\}", "TEMPLATED", line))
+    return "\n".join(out)
+
+
+def _kinds_by_regex(scan: Scan, entry: Entry, text: str) -> Iterator[Evidence]:
+    kinds = []
+    for n, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"^kind:\s*(\w+)", line)
+        if m:
+            kinds.append(m.group(1))
+            for signal, tool in KIND_SIGNALS.get(m.group(1), []):
+                yield scan.ev(signal, C, entry.path, n, line, tool=tool, kind=m.group(1))
+    if kinds:
+        yield scan.ev("deploy.manifest", C, entry.path, 1, tool="helm", kinds=sorted(set(kinds))[:20],
+                      objects=len(kinds))
+
+
+def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str]) -> Iterator[Evidence]:
+    kind = doc.get("kind")
+    if isinstance(kind, str) and doc.get("apiVersion"):
+        kinds.append(kind)
+        yield from _k8s_object(scan, entry, doc, kind)
+    elif isinstance(doc.get("groups"), list):
+        yield from _prometheus_rules(scan, entry, doc.get("groups"))
+    elif isinstance(doc.get("receivers"), list) and "route" in doc:
+        yield from _alertmanager(scan, entry, doc)
+    elif "pipelineInfo" in doc and "deploymentSpec" in doc:
+        yield scan.ev("pipeline.definition", C, entry.path, doc.line, tool="kubeflow-pipelines",
+                      name=str((doc.get("pipelineInfo") or {}).get("name", ""))[:100])
+
+
+def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evidence]:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    name = str(meta.get("name", ""))
+    line = doc.line
+    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    api = str(doc.get("apiVersion", ""))
+    base = {"kind": kind, "name": name, "api_version": api}
+    images = _images(doc)
+    image_keys = sorted({i.key for i in images if i.key})
+    model_refs = sorted(set(re.findall(r"models:/([A-Za-z0-9_.-]+)", _flat(doc))))
+    links = image_keys + [f"model:{m}" for m in model_refs]
+    signals = list(KIND_SIGNALS.get(kind, []))
+    if kind == "Pipeline" and "tekton" not in api:
+        signals = []
+    if kind == "Experiment" and "kubeflow" not in api:
+        signals = []
+    hint = f"{name} {_flat(meta.get('labels'))} {' '.join(i.raw for i in images)} {_commands(doc)}"
+    if kind in _WORKLOADS and (kind != "Service" or "knative" in api) and SERVING_HINT.search(hint):
+        signals.append(("serving.deployment", "knative" if kind == "Service" else "kubernetes"))
+        if kind == "Service":
+            signals.append(("serving.autoscaling", "knative"))
+    for signal, tool in signals:
+        attrs = dict(base, tool=tool)
+        if signal.startswith("serving.") or signal == "schedule.job":
+            attrs["links_to"] = links[:20]
+        if kind in ("CronJob", "CronWorkflow", "ScheduledSparkApplication"):
+            attrs["schedule"] = str(spec.get("schedule", ""))
+        yield scan.ev(signal, C, entry.path, line, f"kind: {kind} name: {name}", **attrs)
+    if kind in ("InferenceService", "SeldonDeployment"):
+        flat = _flat(spec)
+        if "explainer" in flat:
+            yield scan.ev("explainability.check", C, entry.path, line, f"{kind} {name} explainer",
+                          tool=kind.lower(), **base)
+        if re.search(r"maxReplicas|minReplicas|hpaSpec|autoscal|scaleTarget|scaleMetric", flat + _flat(meta)):
+            yield scan.ev("serving.autoscaling", C, entry.path, line, f"{kind} {name}", tool=kind.lower(),
+                          **base)
+    if kind == "PrometheusRule":
+        yield from _prometheus_rules(scan, entry, spec.get("groups") or [])
+    if kind == "AlertmanagerConfig":
+        yield from _alertmanager(scan, entry, spec)
+    if kind == "Sensor" and "argoproj" in api and REMEDIATION.search(_flat(doc)) and \
+            re.search(r"retrain|rollback|drift|alert", _flat(doc), re.I):
+        yield scan.ev("remediation.trigger", C, entry.path, line, f"Sensor {name}", tool="argo-events", **base)
+    if kind == "Application" and "argoproj" in api:
+        automated = isinstance(spec.get("syncPolicy"), dict) and "automated" in spec["syncPolicy"]
+        yield scan.ev("ci.deploy_step" if automated else "deploy.gitops", C, entry.path, line,
+                      f"Argo CD Application {name}", tool="argocd", source="gitops", **base)
+    if kind == "Policy" and "audit.k8s.io" in api:
+        yield scan.ev("audit.logging", C, entry.path, line, f"audit Policy {name}", tool="kubernetes", **base)
+    if kind == "Kustomization":
+        for _i, img in enumerate(doc.get("images") or []):
+            if isinstance(img, dict) and (img.get("newName") or img.get("name")):
+                ref = f"{img.get('newName') or img.get('name')}:{img.get('newTag', '')}".rstrip(":")
+                if img.get("digest"):
+                    ref += "@" + str(img["digest"])
+                images.append(parse_image(ref))
+    if _gpu(doc):
+        yield scan.ev("compute.gpu_workload", C, entry.path, line, f"{kind} {name} requests GPUs",
+                      source="kubernetes", **base)
+    for image in images:
+        if image is None:
+            continue
+        signal = "image.versioned" if image.versioned else "image.unversioned"
+        yield scan.ev(signal, C, entry.path, _image_line(scan, entry, image.raw, line), image.raw,
+                      image=image.name, tag=image.tag, source="manifest",
+                      links_to=[image.key] if image.key else [], tool=f"image:{image.name}",
+                      version=image.tag or (image.digest and "digest"))
+
+
+def _image_line(scan: Scan, entry: Entry, raw: str, default: int) -> int:
+    text = scan.text(entry) or ""
+    for n, line in enumerate(text.splitlines(), 1):
+        if n >= default and raw in line:
+            return n
+    return default
+
+
+def _images(doc: Any) -> list:
+    found = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("containers", "initContainers"):
+                for c in node.get(key) or [] if isinstance(node.get(key), list) else []:
+                    if isinstance(c, dict) and isinstance(c.get("image"), str):
+                        found.append(c["image"])
+            if isinstance(node.get("image"), str) and node.get("image") not in found and \
+                    not isinstance(node.get("containers"), list):
+                found.append(node["image"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc.get("spec"))
+    out = []
+    for raw in dict.fromkeys(found):
+        if "TEMPLATED" in raw:
+            continue
+        img = parse_image(raw)
+        if img is not None:
+            out.append(img)
+    return out
+
+
+def _gpu(doc: Any) -> bool:
+    return bool(re.search(r"nvidia\.com/gpu|amd\.com/gpu|google\.com/tpu", _flat(doc.get("spec"))))
+
+
+def _commands(doc: Any) -> str:
+    found = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for k in ("command", "args"):
+                if isinstance(node.get(k), list):
+                    found.extend(str(x) for x in node[k])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc.get("spec"))
+    return " ".join(found)
+
+
+def _flat(node: Any, depth: int = 0) -> str:
+    if depth > 30:
+        return ""
+    if isinstance(node, dict):
+        return " ".join(f"{k} {_flat(v, depth + 1)}" for k, v in node.items())
+    if isinstance(node, list):
+        return " ".join(_flat(v, depth + 1) for v in node)
+    return "" if node is None else str(node)
+
+
+def _prometheus_rules(scan: Scan, entry: Entry, groups: Any) -> Iterator[Evidence]:
+    for group in groups if isinstance(groups, list) else []:
+        if not isinstance(group, dict) or not isinstance(group.get("rules"), list):
+            continue
+        rules = group["rules"]
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict) or not rule.get("alert"):
+                continue
+            line = rules.line_at(i) if isinstance(rules, LList) else 1
+            kind = rule_kind(rule)
+            yield scan.ev(f"monitoring.{kind}_rule", C, entry.path, line,
+                          f"alert: {rule.get('alert')} expr: {rule.get('expr', '')}",
+                          tool="prometheus", group=str(group.get("name", "")), alert=str(rule["alert"]))
+
+
+def _alertmanager(scan: Scan, entry: Entry, doc: dict) -> Iterator[Evidence]:
+    receivers = doc.get("receivers") or []
+    for i, rec in enumerate(receivers if isinstance(receivers, list) else []):
+        if not isinstance(rec, dict):
+            continue
+        line = receivers.line_at(i) if isinstance(receivers, LList) else 1
+        hooks = rec.get("webhook_configs") or rec.get("webhookConfigs") or []
+        urls = [str(h.get("url", "")) for h in hooks if isinstance(h, dict)]
+        name = str(rec.get("name", ""))
+        if urls and REMEDIATION.search(" ".join(urls) + " " + name):
+            yield scan.ev("remediation.trigger", C, entry.path, line, f"receiver {name}",
+                          tool="alertmanager", receiver=name)
+        else:
+            yield scan.ev("monitoring.alert_routing", C, entry.path, line, f"receiver {name}",
+                          tool="alertmanager", receiver=name)
+
+
+def _chart(scan: Scan, entry: Entry) -> Iterator[Evidence]:
+    text = scan.text(entry)
+    if text is None:
+        return
+    try:
+        docs = load_yaml_all(text)
+    except ParseError as exc:
+        scan.note(entry.path, str(exc))
+        return
+    data = docs[0] if docs and isinstance(docs[0], dict) else {}
+    deps = [d for d in data.get("dependencies") or [] if isinstance(d, dict)]
+    dep_names = [str(d.get("name", "")) for d in deps]
+    yield scan.ev("deploy.helm_chart", C, entry.path, 1, tool="helm", chart=str(data.get("name", "")),
+                  chart_version=str(data.get("version", "")) or None, dependencies=dep_names[:20])
+    for d, name in zip(deps, dep_names, strict=False):
+        line = data["dependencies"].line_at(deps.index(d)) if isinstance(data.get("dependencies"), LList) else 1
+        if "jupyterhub" in name:
+            yield scan.ev("compute.notebook_server", C, entry.path, line, name, tool="jupyterhub")
+        if name in ("mlflow",):
+            yield scan.ev("tracking.server", C, entry.path, line, name, tool="mlflow")
+        if "kubecost" in name or "opencost" in name:
+            yield scan.ev("cost.control", C, entry.path, line, name, tool=name)

@@ -1,0 +1,153 @@
+"""Running git safely: no hooks, no filters, no prompts, no repository-configured programs.
+
+Every command goes through :class:`Git`, which pins configuration that could make git run
+something from the audited repository (hooks, fsmonitor, signature programs, pagers) and
+bounds each call by the probe's remaining time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from auditor.redact import one_line
+
+#: configuration pinned on every call (``-c`` wins over repository config)
+SAFE_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
+    ("core.untrackedCache", "false"),
+    ("safe.directory", "*"),
+    ("log.showSignature", "false"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+    ("protocol.ext.allow", "never"),
+    ("core.pager", "cat"),
+    ("color.ui", "false"),
+    ("grep.fallbackToNoIndex", "false"),
+    ("fetch.recurseSubmodules", "false"),
+    ("submodule.recurse", "false"),
+)
+
+
+class GitError(Exception):
+    """A git command failed; the message is one redacted line."""
+
+
+def _env(extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="/bin/true",
+        SSH_ASKPASS="/bin/true",
+        GIT_PAGER="cat",
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_CONFIG_NOSYSTEM="1",
+        LC_ALL="C",
+        # ssh: never ask for a host key or password
+        GIT_SSH_COMMAND="ssh -o BatchMode=yes",
+    )
+    if ceiling:
+        env["GIT_CEILING_DIRECTORIES"] = ceiling
+    # credentials go through the environment, never argv (visible in ps) or files on disk
+    if extra_config:
+        env["GIT_CONFIG_COUNT"] = str(len(extra_config))
+        for i, (key, value) in enumerate(extra_config):
+            env[f"GIT_CONFIG_KEY_{i}"] = key
+            env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
+
+
+class Git:
+    """git bound to one repository directory (a work tree or a bare repository)."""
+
+    def __init__(self, repo_dir: Path | str, remaining: callable = lambda: 300.0,
+                 extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = None) -> None:
+        self.dir = str(repo_dir)
+        self.remaining = remaining
+        self.env = _env(extra_config, ceiling)
+
+    def argv(self, *args: str) -> list[str]:
+        cmd = ["git", "--no-pager", "-C", self.dir]
+        for key, value in SAFE_CONFIG:
+            cmd += ["-c", f"{key}={value}"]
+        return cmd + list(args)
+
+    def timeout(self) -> float:
+        left = self.remaining()
+        if left <= 0:
+            raise GitError("no time left for git")
+        return left
+
+    def run(self, *args: str, input: bytes | None = None, check: bool = True,
+            ok_codes: Iterable[int] = (0,)) -> bytes:
+        try:
+            proc = subprocess.run(self.argv(*args), input=input, capture_output=True,
+                                  env=self.env, timeout=self.timeout())
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} timed out") from None
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        if check and proc.returncode not in tuple(ok_codes):
+            raise GitError(describe_failure(args[0], proc.stderr))
+        return proc.stdout
+
+    def text(self, *args: str, **kw) -> str:
+        return self.run(*args, **kw).decode("utf-8", "replace")
+
+    def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env)
+
+
+def describe_failure(command: str, stderr: bytes) -> str:
+    """The most telling line of git's stderr, redacted."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    line = (fatal or lines or [f"git {command} failed"])[-1]
+    return one_line(line.removeprefix("fatal: ").removeprefix("error: "), 240)
+
+
+class BlobReader:
+    """One ``git cat-file --batch`` process for every blob read (no filters, no textconv)."""
+
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
+        return self.proc
+
+    def read(self, oid: str) -> bytes | None:
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(oid.encode() + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline()
+        if not header:
+            raise GitError("git cat-file stopped")
+        parts = header.split()
+        if len(parts) < 3 or parts[1] == b"missing":
+            return None
+        size = int(parts[2])
+        data = proc.stdout.read(size)
+        proc.stdout.read(1)  # trailing newline
+        return data
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream:
+                    stream.close()
+            self.proc = None

@@ -1,0 +1,64 @@
+"""History, bounded to the newest N commits: repository activity, release tags and tempo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from auditor.evidence import Evidence, Strength
+from probes.git.scan import Scan
+
+WINDOW_DAYS = 90
+TAG_WINDOW_DAYS = 180
+
+
+def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidence]:
+    git, head = scan.repo.git, scan.repo.head
+    args = ["log", "-n", str(max_commits), "--no-show-signature", "--format=%H%x1f%ct%x1f%ae", head]
+    if subdir:
+        args += ["--", subdir.strip("/")]
+    rows = []
+    for line in git.text(*args).splitlines():
+        parts = line.split("\x1f")
+        if len(parts) == 3 and parts[1].isdigit():
+            rows.append((parts[0], int(parts[1]), parts[2].lower()))
+    now = scan.ctx.now.timestamp()
+    recent = [r for r in rows if now - r[1] <= WINDOW_DAYS * 86400]
+    last = max((r[1] for r in rows), default=None)
+    truncated = len(rows) >= max_commits
+    strength = Strength.OPERATING if recent else Strength.CONFIGURED
+    yield scan.ev("vcs.repository", strength, "", None, tool="git", head=head, ref=scan.repo.ref,
+                  commits_sampled=len(rows), commits_last_90_days=len(recent), truncated=truncated,
+                  last_commit=_iso(last) if last else None)
+    yield scan.ev("tempo.commits_per_week", Strength.OPERATING if recent else Strength.CONFIGURED,
+                  "", None, value=round(len(recent) / (WINDOW_DAYS / 7), 2), unit="per_week",
+                  window_days=WINDOW_DAYS, lower_bound=truncated and len(recent) == len(rows))
+    yield scan.ev("tempo.active_authors", strength, "", None,
+                  value=len({r[2] for r in recent}), unit="count", window_days=WINDOW_DAYS)
+    if last is not None:
+        yield scan.ev("tempo.days_since_last_commit", strength, "", None,
+                      value=round(max(0.0, now - last) / 86400, 1), unit="days")
+    yield from _tags(scan, now)
+
+
+def _tags(scan: Scan, now: float) -> Iterator[Evidence]:
+    out = scan.repo.git.text("for-each-ref", "--sort=-creatordate",
+                             "--format=%(refname:short)%1f%(creatordate:unix)", "refs/tags")
+    tags = []
+    for line in out.splitlines():
+        name, _, ts = line.partition("\x1f")
+        if name and ts.strip().isdigit():
+            tags.append((name, int(ts)))
+    if not tags:
+        return
+    recent = [t for t in tags if now - t[1] <= TAG_WINDOW_DAYS * 86400]
+    latest = tags[0]
+    yield scan.ev("vcs.release_tags", Strength.CONFIGURED, f"refs/tags/{latest[0]}", None,
+                  tool="git", count=len(tags), latest=latest[0], latest_date=_iso(latest[1]))
+    yield scan.ev("tempo.tags_per_month", Strength.OPERATING if recent else Strength.CONFIGURED,
+                  "", None, value=round(len(recent) / (TAG_WINDOW_DAYS / 30), 2), unit="per_month",
+                  window_days=TAG_WINDOW_DAYS)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,99 @@
+"""The committed tree at the audited ref, read with one ``git ls-tree`` call."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from probes.git.gitcmd import BlobReader, Git
+
+SYMLINK = "120000"
+SUBMODULE = "160000"
+
+
+@dataclass(slots=True)
+class Entry:
+    path: str
+    mode: str
+    oid: str
+    size: int | None  # None: not known yet (partial clone)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def lower(self) -> str:
+        return self.path.lower()
+
+    @property
+    def is_blob(self) -> bool:
+        return self.mode not in (SYMLINK, SUBMODULE) and not self.mode.startswith("04")
+
+
+def list_tree(git: Git, commit: str, subdir: str | None, with_sizes: bool) -> list[Entry]:
+    """Every file at ``commit`` (paths relative to the repository root).
+
+    Sizes come from ``-l`` for local repositories; in a partial clone ``-l`` would fetch
+    every blob one by one, so sizes are filled in later for the files actually read.
+    """
+    args = ["ls-tree", "-r", "-z", "--full-tree"]
+    if with_sizes:
+        args.append("-l")
+    args.append(commit)
+    if subdir:
+        args += ["--", subdir.strip("/") + "/"]
+    out = git.run(*args)
+    entries: list[Entry] = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        fields = meta.split()
+        size: int | None = None
+        if with_sizes and len(fields) >= 4 and fields[3] != b"-":
+            size = int(fields[3])
+        entries.append(Entry(path.decode("utf-8", "surrogateescape"), fields[0].decode(),
+                             fields[2].decode(), size))
+    return entries
+
+
+def fill_sizes(git: Git, entries: list[Entry]) -> None:
+    """Sizes for entries that lack them, with one ``git cat-file --batch-check`` call."""
+    todo = [e for e in entries if e.size is None and e.is_blob]
+    if not todo:
+        return
+    out = git.run("cat-file", "--batch-check=%(objectname) %(objectsize)",
+                  input=b"".join(e.oid.encode() + b"\n" for e in todo))
+    sizes = {}
+    for line in out.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    for e in todo:
+        e.size = sizes.get(e.oid)
+
+
+def prefetch(git: Git, commit: str, entries: list[Entry]) -> None:
+    """In a partial clone, fetch the missing blobs about to be read in one request."""
+    out = git.run("rev-list", "--objects", "--missing=print", "--no-walk", commit)
+    missing = {ln[1:].strip() for ln in out.decode().splitlines() if ln.startswith("?")}
+    wanted = sorted({e.oid for e in entries if e.oid in missing})
+    for i in range(0, len(wanted), 5000):
+        chunk = wanted[i:i + 5000]
+        git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin",
+                "--filter=blob:none", "--no-recurse-submodules", "origin",
+                input="\n".join(chunk).encode() + b"\n")
+
+
+def resolve_symlink(entry: Entry, reader: BlobReader) -> str | None:
+    """The in-repository path a symlink names, or None when it points outside. Never followed
+    on disk: the target is read as the blob's text."""
+    data = reader.read(entry.oid) or b""
+    target = data.decode("utf-8", "replace")
+    if target.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+    if joined.startswith("../") or joined == "..":
+        return None
+    return joined
