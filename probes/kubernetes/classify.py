@@ -19,7 +19,7 @@ from typing import Any
 from auditor.evidence import Evidence, Strength
 
 from .images import parse_image
-from .kinds import KIND_NAMES, PLATFORMS, KindSpec
+from .kinds import BY_KEY, KIND_NAMES, PLATFORMS, KindSpec
 from .objects import (
     NamespaceFilter,
     as_dict,
@@ -212,7 +212,9 @@ class Classifier:
         out: list[Evidence] = []
         seen: set[tuple[str, str]] = set()
         for p in PLATFORMS:
-            kinds = sorted(k for g, k in avail if g == p.group and (not p.kinds or k in p.kinds))
+            # only kinds the probe knows: aggregated and legacy discovery must agree
+            kinds = sorted(k for g, k in avail if g == p.group and (g, k) in BY_KEY
+                           and (not p.kinds or k in p.kinds))
             if p.group not in groups or not kinds or (p.tool, p.category) in seen:
                 continue
             seen.add((p.tool, p.category))
@@ -350,8 +352,8 @@ class Classifier:
     # ---- scheduling and pipelines --------------------------------------------------------
 
     def _schedule(self, ns: str, kind: str, name: str, schedule: str, suspended: bool,
-                  last: Any, extra: dict[str, Any] | None = None) -> Evidence:
-        operating = not suspended and self.recent(last)
+                  last: Any, extra: dict[str, Any] | None = None, success: Any = None) -> Evidence:
+        operating = not suspended and self.recent(last, success)
         attrs = {"kind": kind, "schedule": schedule, "suspended": suspended,
                  "last_schedule_time": str(last or ""), **(extra or {})}
         return self.ev("schedule.job", Strength.OPERATING if operating else Strength.CONFIGURED,
@@ -359,10 +361,11 @@ class Classifier:
 
     def _cronjob(self, obj: Mapping, ns: str, name: str, kind: str) -> Iterable[Evidence]:
         status = as_dict(obj.get("status"))
-        last = status.get("lastSuccessfulTime") or status.get("lastScheduleTime")
-        extra = {"time_zone": str(dig(obj, "spec", "timeZone", default=""))}
+        extra = {"time_zone": str(dig(obj, "spec", "timeZone", default="")),
+                 "last_successful_time": str(status.get("lastSuccessfulTime") or "")}
         yield self._schedule(ns, kind, name, str(dig(obj, "spec", "schedule", default="")),
-                             bool(dig(obj, "spec", "suspend")), last, extra)
+                             bool(dig(obj, "spec", "suspend")), status.get("lastScheduleTime"), extra,
+                             success=status.get("lastSuccessfulTime"))
 
     def _cronworkflow(self, obj: Mapping, ns: str, name: str, kind: str) -> Iterable[Evidence]:
         spec = as_dict(obj.get("spec"))

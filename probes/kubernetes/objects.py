@@ -145,9 +145,11 @@ def walk_containers(spec: Any) -> Iterator[tuple[str, dict]]:
         if isinstance(node, dict):
             if isinstance(node.get("image"), str):
                 yield str(node.get("name") or key), node
+            # an Argo template {name: train, container: {image}} names its container
+            here = str(node["name"]) if isinstance(node.get("name"), str) else ""
             for k, v in node.items():
                 if isinstance(v, (dict, list)) and k not in ("status", "metadata", "env"):
-                    yield from visit(v, str(k), depth + 1)
+                    yield from visit(v, here or str(k), depth + 1)
         elif isinstance(node, list):
             for item in node:
                 yield from visit(item, key, depth + 1)
