@@ -1,0 +1,71 @@
+"""Turning botocore exceptions into one-line reasons a reader can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DENIED = {
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
+    "UnauthorizedException", "Forbidden", "403",
+}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+INVALID = {
+    "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
+    "InvalidAccessKeyId", "AuthFailure", "InvalidSignatureException", "IncompleteSignature",
+}
+THROTTLED = {
+    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+    "RequestLimitExceeded", "SlowDown", "RequestThrottled", "RequestThrottledException",
+    "ProvisionedThroughputExceededException", "LimitExceededException",
+}
+NOT_ENABLED = {"OptInRequired", "InvalidRegion"}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong with one call. ``fatal``: no other call can succeed either."""
+
+    kind: str  # denied | expired | invalid | no_credentials | throttled | unreachable | not_aws | region | error
+    reason: str
+    fatal: bool = False
+
+
+def classify(exc: BaseException, action: str, endpoint: str | None = None,
+             attempts: int | None = None) -> Failure:
+    """``action`` is the IAM action of the call (``sagemaker:ListEndpoints``)."""
+    import botocore.exceptions as bx
+
+    where = endpoint or "AWS"
+    if isinstance(exc, bx.ClientError):
+        err = exc.response.get("Error", {}) or {}
+        code = str(err.get("Code") or "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in DENIED or (status == 403 and code not in EXPIRED | INVALID):
+            return Failure("denied", f"{action} denied (the credentials lack this IAM permission)")
+        if code in EXPIRED:
+            return Failure("expired", "AWS credentials have expired; refresh them (SSO login, new session token)", True)
+        if code in INVALID:
+            return Failure("invalid", f"AWS rejected the credentials ({code}): the access key is unknown or the secret is wrong", True)
+        if code in THROTTLED:
+            tries = f" after {attempts} attempts" if attempts else ""
+            return Failure("throttled", f"{action} throttled by AWS{tries}; retry later or raise max_attempts")
+        if code in NOT_ENABLED:
+            return Failure("region", f"{action}: region not enabled for this account ({code})")
+        if status and int(status) >= 500 or code in {"InternalFailure", "ServiceUnavailable", "500", "501"}:
+            return Failure("error", f"{action} failed: server error (HTTP {status or code})")
+        return Failure("error", f"{action} failed: {code or status}")
+    if isinstance(exc, bx.NoCredentialsError):
+        return Failure("no_credentials", "no AWS credentials found: set profile or role_arn, or configure the default chain (environment, SSO, instance role)", True)
+    if isinstance(exc, bx.ProfileNotFound):
+        return Failure("no_credentials", f"AWS profile not found: {exc.kwargs.get('profile', '')}", True)
+    if isinstance(exc, (bx.PartialCredentialsError, bx.CredentialRetrievalError)):
+        return Failure("no_credentials", f"AWS credentials incomplete or unreadable: {type(exc).__name__}", True)
+    if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+        return Failure("unreachable", f"{action}: {where} timed out")
+    if isinstance(exc, bx.EndpointConnectionError):
+        return Failure("unreachable", f"cannot connect to {where}", True)
+    if isinstance(exc, (bx.ResponseParserError, ValueError, KeyError)):
+        return Failure("not_aws", f"{where} does not answer like an AWS API ({action} returned an unreadable response)", True)
+    if isinstance(exc, bx.BotoCoreError):
+        return Failure("error", f"{action} failed: {type(exc).__name__}: {exc}")
+    return Failure("error", f"{action} failed: {type(exc).__name__}: {exc}")
