@@ -153,7 +153,7 @@ def _build(scan: Scan, wf: Workflow, step: Step, attrs: dict) -> Iterator[Eviden
     for image in images:
         signal = "image.versioned" if image.versioned else "image.unversioned"
         yield scan.ev(signal, C, wf.path, step.line, image.raw, image=image.name, tag=image.tag,
-                      dynamic_tag=image.dynamic_tag, source="ci", link_keys=[image.key] if image.key else [])
+                      dynamic_tag=image.dynamic_tag, source="ci")
 
 
 def _first_word(text: str) -> str:

@@ -152,9 +152,9 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evi
     api = str(doc.get("apiVersion", ""))
     base = {"kind": kind, "name": name, "api_version": api}
     images = _images(doc)
-    image_keys = sorted({i.key for i in images if i.key})
     model_refs = sorted(set(re.findall(r"models:/([A-Za-z0-9_.-]+)", _flat(doc))))
-    links = image_keys + [f"model:{m}" for m in model_refs]
+    # images link through their own image.* evidence below; the workload links to models
+    links = [f"model:{m}" for m in model_refs]
     signals = list(KIND_SIGNALS.get(kind, []))
     if kind == "Pipeline" and "tekton" not in api:
         signals = []
@@ -169,6 +169,7 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evi
         attrs = dict(base, tool=tool)
         if signal.startswith("serving.") or signal == "schedule.job":
             attrs["links_to"] = links[:20]
+            attrs["images"] = [i.name for i in images][:10]
         if kind in ("CronJob", "CronWorkflow", "ScheduledSparkApplication"):
             attrs["schedule"] = str(spec.get("schedule", ""))
         yield scan.ev(signal, C, entry.path, line, f"kind: {kind} name: {name}", **attrs)
