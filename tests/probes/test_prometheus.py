@@ -81,7 +81,7 @@ def test_model_monitoring_rules_are_classified_and_located(full, prometheus_stac
     assert drift.strength is Strength.OPERATING
     host = prometheus_stack.url.removeprefix("http://")
     assert drift.locator == f"prometheus://{host}/rules/model-quality/ChurnModelFeatureDrift"
-    assert "(model_feature_drift_psi) > 0.2" in drift.excerpt
+    assert "(model_feature_drift_psi[10m])) > 0.2" in drift.excerpt
     assert rules["ModelAccuracyLow"].attributes["categories"] == ["accuracy"]
     assert rules["PredictionDistributionShift"].attributes["categories"] == ["prediction_distribution"]
     assert rules["model:feature_drift_psi:max"].attributes["type"] == "recording"

@@ -58,7 +58,8 @@ groups:
   - name: model-quality
     rules:
       - alert: ChurnModelFeatureDrift
-        expr: max by (model) (model_feature_drift_psi) > 0.2
+        # max_over_time: a missed scrape (a busy test machine) must not resolve the alert
+        expr: max by (model) (max_over_time(model_feature_drift_psi[10m])) > 0.2
         labels: {severity: warning, team: ml}
         annotations: {summary: "Feature drift (PSI) above 0.2"}
       - alert: ModelAccuracyLow
