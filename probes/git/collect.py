@@ -70,7 +70,7 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
             except GitError as exc:
                 yield ctx.unobserved(target, what="blobs", reason=f"cannot fetch file contents: {exc}")
         scan = Scan(target=target, ctx=ctx, repo=repo, entries=entries, reader=reader,
-                    max_file_bytes=settings.max_file_bytes)
+                    max_file_bytes=settings.max_file_bytes, subdir=settings.subdir)
         yield from _links_and_modules(scan)
         steps: list[tuple[str, tuple[str, ...], Callable[[], Iterator[Evidence]]]] = [
             ("history", ("vcs", "tempo"),
@@ -144,8 +144,8 @@ def _config_candidates(scan: Scan) -> tuple[list[Entry], list[Entry]]:
     args = ["grep", "-l", "-I", "-E", "--null", "--full-name"]
     for p in _MANIFEST_PATTERNS:
         args += ["-e", p]
-    out = scan.repo.git.run(*args, scan.repo.head, "--", "*.yaml", "*.yml", "*.json", "*.template",
-                            ok_codes=(0, 1))
+    out = scan.repo.git.run(*args, scan.repo.head,
+                            *scan.pathspec("*.yaml", "*.yml", "*.json", "*.template"), ok_codes=(0, 1))
     prefix = scan.repo.head + ":"
     k8s, cfn = [], []
     for raw in out.split(b"\0"):
@@ -167,7 +167,7 @@ def _cfn_yaml(scan: Scan, entries: list[Entry]) -> set[str]:
     if not entries:
         return set()
     args = ["grep", "-l", "-I", "-E", "--null", "--full-name", "-e", _MANIFEST_PATTERNS[2],
-            "-e", _MANIFEST_PATTERNS[3], scan.repo.head, "--", "*.yaml", "*.yml"]
+            "-e", _MANIFEST_PATTERNS[3], scan.repo.head, *scan.pathspec("*.yaml", "*.yml")]
     out = scan.repo.git.run(*args, ok_codes=(0, 1))
     prefix = scan.repo.head + ":"
     return {raw.decode("utf-8", "surrogateescape").strip().removeprefix(prefix)

@@ -43,8 +43,15 @@ class Scan:
     skipped: int = 0
     notes: int = 0
 
+    subdir: str | None = None
+
     def __post_init__(self) -> None:
         self.by_path = {e.path: e for e in self.entries}
+
+    def pathspec(self, *globs: str) -> list[str]:
+        """``git grep`` pathspecs limited to ``subdir`` when one is set."""
+        base = (self.subdir or "").strip("/")
+        return ["--", *((f"{base}/{g}" if base else g) for g in globs)]
 
     # -- output -------------------------------------------------------------------------
     def ev(self, signal: str, strength: Strength, path: str = "", line: int | None = None,

@@ -38,7 +38,7 @@ def grep(scan: Scan) -> dict[str, FileHits]:
     args = ["grep", "-n", "-I", "--null", "--no-color", "--full-name"]
     for p in patterns:
         args += ["-e", p]
-    pathspec = ["--", *CODE_GLOBS]
+    pathspec = scan.pathspec(*CODE_GLOBS)
     out = None
     for mode in ("-P", "-E"):
         try:
