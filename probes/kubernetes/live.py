@@ -12,6 +12,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,8 +116,8 @@ class LiveCluster:
             body = None
         ctype = str(resp.headers.get("Content-Type") or "")
         if resp.status == 401:
-            raise ClusterError("the API server rejected the credentials (401 Unauthorized): "
-                               "the token is invalid or expired")
+            # worded so that redaction has nothing to mask: no "token <word>" in it
+            raise ClusterError("401 Unauthorized: the API server refused invalid or expired credentials")
         return resp.status, body, ctype
 
     # ---- discovery -----------------------------------------------------------------------
@@ -237,6 +238,8 @@ def _config_reason(settings: KubernetesSettings, exc: BaseException) -> str:
         return f"not running inside a cluster (no service account token): {type(exc).__name__}"
     if settings.context and "context" in text.lower():
         return f"context {settings.context!r} not found in {where}"
+    if settings.kubeconfig and not Path(settings.kubeconfig).expanduser().is_file():
+        return f"kubeconfig {where} does not exist"
     if isinstance(exc, OSError) or "no such file" in text.lower() or "not exist" in text.lower():
         return f"kubeconfig {where} cannot be read"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
