@@ -217,3 +217,34 @@ def test_prometheus_like_server_with_broken_rules(tmp_path, payload):
     [rules] = [u for u in unobserved if u.what == "rules"]
     assert "monitoring.model_rule" in rules.signals
     assert all("\n" not in u.reason for u in unobserved)
+
+
+def test_huge_paginated_rule_set_stops_asking_at_max_rules(tmp_path):
+    """A server that paginates /api/v1/rules (Prometheus 3): 1000 pages of 50 rules; with
+    max_rules=120 the probe reads 3 pages and says the rest was skipped."""
+    pages: list[str] = []
+
+    def respond(handler: BaseHTTPRequestHandler) -> tuple[int, str, bytes, dict]:
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(handler.path)
+        if parts.path == "/api/v1/status/buildinfo":
+            return 200, "application/json", b'{"status":"success","data":{"version":"3.1.0"}}', {}
+        if parts.path == "/api/v1/rules":
+            page = int(parse_qs(parts.query).get("group_next_token", ["0"])[0])
+            pages.append(str(page))
+            group = {"name": f"g{page}", "file": "f.yml", "rules": [
+                {"name": f"ModelDrift{page}_{i}", "query": "feature_psi > 0.2", "type": "alerting",
+                 "health": "ok", "state": "inactive", "lastEvaluation": "2025-01-01T00:00:00Z"}
+                for i in range(50)]}
+            data = {"groups": [group], **({"groupNextToken": str(page + 1)} if page < 999 else {})}
+            return 200, "application/json", json.dumps({"status": "success", "data": data}).encode(), {}
+        return 404, "text/plain", b"404 page not found", {}
+
+    with serve(respond) as url:
+        evidence, unobserved, _ = collect({"url": url, "max_rules": 120}, tmp_path)
+    assert pages == ["0", "1", "2"]
+    [skipped] = [u for u in unobserved if u.what == "rules beyond max_rules"]
+    assert skipped.reason == ("at least 150 rules loaded; looked at the first 120 "
+                              "(max_rules=120), at least 30 skipped")
+    assert len(by_signal(evidence, "monitoring.model_rule")) == 120
