@@ -289,11 +289,9 @@ def _jenkins(path: str, text: str) -> Workflow | None:
         if m:
             stage = m.group(1)
             wf.jobs += 1
-            wf.steps.append(Step(stage, n, stage))
-            continue
-        m = re.search(r"\b(sh|bat|powershell)\s*\(?\s*(?:script:\s*)?(['\"]{1,3})(.+)", line)
+        m = re.search(r"\b(sh|bat|powershell)\s*\(?\s*(?:script:\s*)?(['\"]{1,3})(.+?)\2", line)
         if m:
-            wf.steps.append(Step(stage, n, m.group(3).strip("'\")")))
+            wf.steps.append(Step(stage, n, m.group(3)))
         if re.search(r"\binput\s*[({]|\binput\s+message", line):
             wf.approvals.append((stage, n, "input step", C))
     return wf
