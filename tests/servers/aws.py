@@ -3,9 +3,11 @@
 - ``moto_url``: a moto server, state reset before each test (POST /moto-api/reset).
 - ``moto_auth_url``: a second moto server in its own process whose IAM enforcement the tests
   switch on and off (POST /moto-api/reset-auth); kept apart because that switch is global.
-- ``fault_proxy``: an HTTP server in front of moto that answers chosen operations with an
-  error (throttling, expired token) a number of times, or answers everything with a web page
-  (an endpoint that is not AWS).
+- ``aws_url`` / ``fault_proxy``: an HTTP server in front of moto that answers chosen
+  operations with an error (throttling, expired token) a number of times, or answers
+  everything with a web page (an endpoint that is not AWS). It also answers, with an empty
+  page, the few read APIs moto does not implement (``MOTO_GAPS``): moto's HTTP 500 for them
+  costs seconds each, and what the probe does with a 500 has its own test.
 """
 
 from __future__ import annotations
@@ -89,6 +91,17 @@ def enforce_iam(url: str) -> None:
     moto_post(url, "/moto-api/reset-auth", b"0")
 
 
+#: read operations moto (5.2) lacks -> the empty answer AWS gives for an account without any
+MOTO_GAPS: dict[str, dict] = {
+    "ListUserProfiles": {"UserProfiles": []},
+    "ListSpaces": {"Spaces": []},
+    "ListApps": {"Apps": []},
+    "ListMonitoringSchedules": {"MonitoringScheduleSummaries": []},
+    "LookupEvents": {"Events": []},
+    "ListCostAllocationTags": {"CostAllocationTags": []},
+}
+
+
 class FaultProxy:
     """Forwards to ``upstream``; ``rules[operation] = [status, code, times]`` answers that
     operation with an AWS error ``times`` times (None: always). ``not_aws`` answers every
@@ -99,10 +112,12 @@ class FaultProxy:
         self.rules: dict[str, list] = {}
         self.not_aws = False
         self.hits: dict[str, int] = {}
+        self.gaps = True
         self.lock = threading.Lock()
 
     def reset(self, upstream: str) -> None:
         self.upstream, self.rules, self.not_aws, self.hits = upstream, {}, False, {}
+        self.gaps = True
 
     def fault_for(self, op: str) -> tuple[int, str] | None:
         with self.lock:
@@ -133,6 +148,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if not op and body:
                 op = (parse_qs(body.decode(errors="replace")).get("Action") or [""])[0]
             fault = proxy.fault_for(op) if op else None
+            if not fault and target and proxy.gaps and op in MOTO_GAPS:
+                return self._send(200, "application/x-amz-json-1.1",
+                                  json.dumps(MOTO_GAPS[op]).encode())
             if fault:
                 status, code = fault
                 if target:
@@ -186,3 +204,17 @@ def fault_proxy(_fault_proxy_server: tuple[FaultProxy, str], moto_url: str) -> t
     proxy, url = _fault_proxy_server
     proxy.reset(moto_url)
     return proxy, url
+
+
+@pytest.fixture
+def aws_url(fault_proxy: tuple[FaultProxy, str]) -> str:
+    """The endpoint_url the probe is pointed at: the proxy in front of a clean moto."""
+    return fault_proxy[1]
+
+
+@pytest.fixture
+def aws_auth(_fault_proxy_server: tuple[FaultProxy, str], moto_auth_url: str) -> tuple[FaultProxy, str, str]:
+    """(proxy, proxy url, moto url) in front of the IAM-enforcing moto server."""
+    proxy, url = _fault_proxy_server
+    proxy.reset(moto_auth_url)
+    return proxy, url, moto_auth_url

@@ -1,0 +1,176 @@
+"""AWS probe against moto in server mode: empty, research-only and production-like accounts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.config import ConfigError, build_target
+from auditor.evidence import Strength
+from probes.aws.actions import CALLS, READ_ONLY_PREFIXES, iam_action, policy_document
+from tests.probes.aws_helpers import SECRETS, run_probe
+from tests.servers import aws_seed
+
+ROOT = Path(__file__).resolve().parents[2]
+REGIONS = ["eu-west-1", "us-east-1"]
+
+
+def test_import_does_not_pull_boto3() -> None:
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import probes.aws"],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stderr
+    assert "boto3" not in out and "botocore" not in out
+
+
+def test_shipped_policy_is_exactly_the_calls_the_probe_makes() -> None:
+    shipped = json.loads((ROOT / "docs/permissions/aws-readonly-policy.json").read_text())
+    assert shipped == policy_document()
+    actions = shipped["Statement"][0]["Action"]
+    assert sorted({iam_action(s, o) for s, o in CALLS}) == actions
+    assert all(op.startswith(READ_ONLY_PREFIXES) for _, op in CALLS)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ConfigError, match="unknown key"):
+        build_target({"name": "a", "kind": "aws", "region": "eu-west-1"})
+    with pytest.raises(ConfigError, match="regions"):
+        build_target({"name": "a", "kind": "aws", "regions": []})
+    with pytest.raises(ConfigError, match="role_arn"):
+        build_target({"name": "a", "kind": "aws", "role_arn": "admin"})
+    t = build_target({"name": "a", "kind": "aws", "regions": "all-enabled", "profile": "p"})
+    assert t.settings.regions == "all-enabled"
+
+
+def test_empty_account_claims_nothing(aws_url: str, tmp_path: Path) -> None:
+    r = run_probe(aws_url, tmp_path, regions=REGIONS)
+    # only the tempo figures, and they say zero
+    assert r.signals() <= {"tempo.training_runs_per_week", "tempo.model_versions_per_month"}
+    assert all(e.attributes["value"] == 0 for e in r.evidence)
+    assert not any("denied" in reason for reason in r.reasons())
+    assert not r.unobserved
+
+
+def test_research_only_account(aws_url: str, tmp_path: Path) -> None:
+    aws_seed.research_account(aws_url)
+    r = run_probe(aws_url, tmp_path, regions=REGIONS)
+    [ws] = r.find("compute.workspace")
+    assert ws.locator.startswith("arn:aws:sagemaker:eu-west-1:123456789012:domain/")
+    assert ws.attributes["domain"] == "research"
+    [nb] = r.find("compute.notebook_server")
+    assert nb.strength == Strength.OPERATING and nb.attributes["direct_internet"] == "Enabled"
+    assert nb.locator == "arn:aws:sagemaker:eu-west-1:123456789012:notebook-instance/explore"
+    [img] = r.find("image.unversioned")
+    assert img.attributes["sample_tags"] is None if "sample_tags" in img.attributes else True
+    assert img.attributes["link_keys"] == [
+        "image:123456789012.dkr.ecr.eu-west-1.amazonaws.com/notebook-image"]
+    # nothing of deployment, registry, monitoring or data versioning
+    for absent in ("serving.deployment", "pipeline.definition", "registry.model_version",
+                   "monitoring.model_job", "data_versioning.store", "schedule.job",
+                   "ci.pipeline", "audit.logging", "cost.control", "security.network_policy"):
+        assert not r.find(absent), absent
+    assert r.find("security.access_control", role="sagemaker-execution")
+
+
+def test_production_account_across_two_regions(aws_url: str, tmp_path: Path) -> None:
+    aws_seed.production_account(aws_url, tuple(REGIONS))
+    r = run_probe(aws_url, tmp_path, allowed=("eu-west-1", "eu-central-1"), regions=REGIONS)
+    expected = {
+        "distributed.workload", "pipeline.definition", "serving.deployment",
+        "serving.autoscaling", "schedule.job", "ci.pipeline", "ci.deploy_step",
+        "feature_store.definition", "monitoring.model_job", "fairness.check",
+        "explainability.check", "monitoring.model_rule", "monitoring.operational_rule",
+        "remediation.trigger", "docs.model_card", "registry.model_version",
+        "governance.approval", "data_versioning.store", "image.versioned", "security.scanning",
+        "audit.logging", "security.encryption", "security.access_control", "cost.control",
+        "residency.region", "tempo.training_runs_per_week", "tempo.model_versions_per_month",
+    }
+    assert expected <= r.signals(), expected - r.signals()
+    for region in REGIONS:  # every regional thing is seen in both regions
+        [ep] = r.find("serving.deployment", region=region)
+        assert ep.strength == Strength.OPERATING
+        assert ep.locator == f"arn:aws:sagemaker:{region}:123456789012:endpoint/churn-0"
+        assert ep.attributes["data_capture"] is True and ep.attributes["instances"] == 2
+        assert r.find("serving.autoscaling", region=region, max_capacity=4)
+        [reg] = r.find("registry.model_version", region=region)
+        assert reg.attributes["link_keys"] == ["model:churn-model"]
+        assert reg.attributes["versions"] == 2 and reg.strength == Strength.OPERATING
+        assert r.find("governance.approval", region=region, tool="sagemaker-model-registry",
+                      approved=1, pending=1)
+        [dist] = r.find("distributed.workload", region=region)
+        assert dist.attributes["instance_count"] == 2
+        assert {e.attributes["tool"] for e in r.find("schedule.job", region=region)} == {
+            "eventbridge", "eventbridge-scheduler"}
+        chains = {e.attributes["chain"] for e in r.find("remediation.trigger", region=region)}
+        assert chains == {"alarm->lambda", "alarm->eventbridge->sagemaker-pipeline"}
+        [model_rule] = r.find("monitoring.model_rule", region=region)
+        assert model_rule.attributes["alarm"] == "churn-drift"
+        [ops_rule] = r.find("monitoring.operational_rule", region=region)
+        assert ops_rule.attributes["metric"] == "ModelLatency"
+        assert r.find("image.versioned", region=region, immutable_tags=True)
+        assert r.find("pipeline.definition", region=region)
+        assert {e.attributes["tool"] for e in r.find("ci.deploy_step", region=region)} == {
+            "codepipeline", "codebuild"}
+        assert r.find("docs.model_card", region=region)[0].strength == Strength.CONFIGURED
+    # one multi-region trail, read once, logging with validation
+    [trail] = r.find("audit.logging")
+    assert trail.strength == Strength.OPERATING and trail.attributes["log_file_validation"]
+    # data residency judged against the policy
+    residency = {e.attributes["region"]: e.attributes["allowed"] for e in r.find("residency.region")}
+    assert residency == {"eu-west-1": True, "us-east-1": False}
+    # bucket controls are attributed to the bucket's own region
+    [ver] = r.find("data_versioning.store", bucket="ml-data-us-east-1")
+    assert ver.attributes["region"] == "us-east-1" and ver.locator == "arn:aws:s3:::ml-data-us-east-1"
+    assert r.find("security.encryption", bucket="ml-data-eu-west-1", kms=True)
+    # tempo: two training jobs in the window of 4 weeks
+    [tempo] = r.find("tempo.training_runs_per_week")
+    assert tempo.attributes["value"] == 0.5 and tempo.attributes["unit"] == "per_week"
+    assert all(e.locator.startswith("arn:aws:") for e in r.evidence)
+    assert not any("denied" in reason for reason in r.reasons())
+    for secret in SECRETS:
+        assert secret not in r.dump()
+
+
+def test_regions_are_read_in_parallel(aws_url: str, tmp_path: Path) -> None:
+    aws_seed.production_account(aws_url, tuple(REGIONS))
+    calls: dict[str, list[float]] = {}
+    lock = threading.Lock()
+
+    def record(context: dict, **_: object) -> None:
+        with lock:
+            calls.setdefault(context.get("client_region") or "?", []).append(time.monotonic())
+
+    run_probe(aws_url, tmp_path, regions=REGIONS, hooks=(("before-call.sagemaker", record),))
+    spans = [(min(t), max(t)) for region, t in calls.items() if region in REGIONS]
+    assert len(spans) == 2
+    (a0, a1), (b0, b1) = spans
+    assert a0 < b1 and b0 < a1, "regions did not overlap in time"
+
+
+def test_profile_credentials(aws_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws_seed.research_account(aws_url)
+    creds = tmp_path / "credentials"
+    creds.write_text("[ml-prod]\naws_access_key_id = AKIAPROFILEKEY000001\n"
+                     "aws_secret_access_key = profile-secret-value-123\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    r = run_probe(aws_url, tmp_path, profile="ml-prod")
+    assert r.find("compute.notebook_server")
+    assert "profile-secret-value-123" not in r.dump()
+    missing = run_probe(aws_url, tmp_path, profile="nope")
+    assert not missing.evidence
+    [u] = missing.unobserved
+    assert u.reason == "AWS profile not found: nope" and u.signals
+
+
+def test_assumed_role(aws_url: str, tmp_path: Path) -> None:
+    aws_seed.research_account(aws_url)
+    r = run_probe(aws_url, tmp_path,
+                  role_arn="arn:aws:iam::123456789012:role/auditor", external_id="ext-id-42")
+    assert r.find("compute.notebook_server")
+    assert "ext-id-42" not in r.dump()
