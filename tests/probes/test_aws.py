@@ -14,7 +14,7 @@ import pytest
 from auditor.config import ConfigError, build_target
 from auditor.evidence import Strength
 from probes.aws.actions import CALLS, READ_ONLY_PREFIXES, iam_action, policy_document
-from tests.probes.aws_helpers import SECRETS, run_probe
+from tests.servers.aws_run import SECRETS, run_probe
 from tests.servers import aws_seed
 
 ROOT = Path(__file__).resolve().parents[2]
