@@ -13,6 +13,7 @@ from probes.mlflow.patterns import DISTRIBUTED_PARAMS, categories
 
 DAY_MS = 86_400_000
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+_SHORT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 AUTOMATED_SOURCES = {"JOB", "PROJECT"}
 #: names (tags, metrics, artifacts) kept per category, and commits/datasets kept per experiment
 KEEP = 20
@@ -122,8 +123,8 @@ class ExperimentRuns:
 
     def _lineage(self, run_id: str, tags: dict[str, str]) -> None:
         sha = tags.get("mlflow.source.git.commit") or tags.get("mlflow.databricks.gitRepoCommit")
-        if not sha:
-            return
+        if not sha or not _SHORT_SHA.match(sha):
+            return  # absent, or not a commit id (free text, a truncated 8,000-char value)
         self.with_commit += 1
         self.commit_run_id = self.commit_run_id or run_id
         if _SHA.match(sha):
