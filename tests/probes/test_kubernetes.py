@@ -236,3 +236,25 @@ def test_kubernetes_client_is_not_imported_with_the_probe():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[2], check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_shipped_clusterrole_is_read_only_and_enough(kube_api_factory, tmp_path, live):
+    import yaml
+
+    from probes.kubernetes.kinds import KINDS
+
+    path = Path(__file__).parents[2] / "docs/permissions/kubernetes-clusterrole.yaml"
+    role = next(d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "ClusterRole")
+    allowed = set()
+    for rule in role["rules"]:
+        assert rule["verbs"] == ["list"]
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                assert resource not in ("secrets", "configmaps", "*")
+                allowed.add(f"{resource}.{group}" if group else resource)
+    assert {k.rbac_name for k in KINDS} <= allowed
+    # a server enforcing exactly this role: the audit sees everything it saw as cluster-admin
+    server = kube_api_factory(allow=frozenset(allowed))
+    kubeconfig = write_kubeconfig(tmp_path / "kc", server.url, TOKEN, context="prod")
+    evidence, unobserved = run_probe({"kubeconfig": str(kubeconfig), "context": "prod"}, tmp_path)
+    assert unobserved == [] and evidence_keys(evidence) == evidence_keys(live[0])

@@ -94,6 +94,7 @@ class KubeApiServer:
     objects: list[dict]
     token: str = TOKEN
     deny: frozenset[str] = frozenset()  # "resource.group" (or "resource" for core) → 403
+    allow: frozenset[str] | None = None  # when set, only these may be listed (an RBAC role)
     aggregated: bool = True
     version: dict[str, Any] = field(default_factory=lambda: dict(VERSION))
     requests: list[Request] = field(default_factory=list)
@@ -355,7 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
         res = api.find(group, version, rest[0])
         if res is None:
             return self._not_found()
-        if res.rbac in api.deny or res.resource in api.deny:
+        if res.rbac in api.deny or res.resource in api.deny or (
+                api.allow is not None and res.rbac not in api.allow):
             scope = f"in the namespace \"{namespace}\"" if namespace else "at the cluster scope"
             verb = "list" if len(rest) == 1 else "get"
             return self._send(403, status(
