@@ -59,9 +59,14 @@ def annotations_of(obj: Mapping) -> dict[str, str]:
     return {str(k): str(v) for k, v in ann.items()} if isinstance(ann, Mapping) else {}
 
 
-def owner_kinds(obj: Mapping) -> set[str]:
-    return {str(o.get("kind")) for o in as_list(dig(obj, "metadata", "ownerReferences"))
-            if isinstance(o, Mapping)}
+def owner_keys(obj: Mapping) -> set[tuple[str, str]]:
+    """(API group, kind) of each owner: ``batch/v1 CronJob`` → ``("batch", "CronJob")``."""
+    out = set()
+    for o in as_list(dig(obj, "metadata", "ownerReferences")):
+        if isinstance(o, Mapping):
+            api_version = str(o.get("apiVersion") or "")
+            out.add((api_version.rsplit("/", 1)[0] if "/" in api_version else "", str(o.get("kind"))))
+    return out
 
 
 def parse_time(value: Any) -> datetime | None:
