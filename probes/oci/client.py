@@ -272,6 +272,11 @@ class RegistryClient:
             url = next_link(resp.headers, url)
             if not url:
                 return
+            # Registries behind proxies often name an internal host in Link: keep ours, so
+            # credentials only ever go to the configured registry.
+            parts = urllib.parse.urlsplit(url)
+            url = self.base + parts.path.removeprefix(
+                urllib.parse.urlsplit(self.base).path) + ("?" + parts.query if parts.query else "")
         raise RegistryError(f"{what}: stopped after {max_pages} pages", 0)
 
 

@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from auditor.evidence import Evidence, Unobserved
-from auditor.probe import ProbeContext, Target
+from auditor.probe import ProbeCancelled, ProbeContext, Target
 
 from . import credentials
 from .client import (
@@ -36,7 +36,7 @@ from .images import (
     parse_time,
     pick_child,
 )
-from .references import registry_host
+from .references import key_host, registry_host
 from .settings import OciSettings
 from .signals import SIGNALS, Attached, RepoFacts, repo_evidence
 from .tags import TagSet
@@ -85,8 +85,16 @@ class Walk:
             self.repositories = repos
             for repo in repos:
                 self.ctx.check()
-                yield from self.repository(repo)
+                try:
+                    yield from self.repository(repo)
+                except (ProbeCancelled, RegistryError):
+                    raise
+                except Exception as exc:  # one odd repository must not end the audit
+                    yield self.unobserved(f"{self.host}/{repo}",
+                                          f"could not be read: {type(exc).__name__}: {exc}")
         except Unreachable as exc:
+            yield self.unobserved(self.s.url, exc.reason, whole=True)
+        except RegistryError as exc:  # e.g. the auth service refused a scope mid-way
             yield self.unobserved(self.s.url, exc.reason, whole=True)
 
     def check_api(self) -> str | None:
@@ -130,6 +138,8 @@ class Walk:
     def list_repositories(self) -> tuple[list[str], list[tuple[str, bool]]]:
         """Literal names are taken as they are; globs need the catalog."""
         literal = [p.strip("/") for p in self.s.repositories if not GLOB_CHARS & set(p)]
+        if key_host(self.host) == "docker.io":  # Docker Hub's official images live in library/
+            literal = [p if "/" in p else f"library/{p}" for p in literal]
         globs = [p.strip("/") for p in self.s.repositories if GLOB_CHARS & set(p)]
         found: list[str] = list(dict.fromkeys(literal))
         notes: list[tuple[str, bool]] = []
@@ -194,6 +204,11 @@ class Walk:
             except RegistryError as exc:
                 yield self.unobserved(f"{what}:{tag}", exc.reason)
                 continue
+            except ProbeCancelled:
+                raise
+            except Exception as exc:  # unexpected shapes of JSON: one bad item, go on
+                yield self.unobserved(f"{what}:{tag}", f"could not be read: {type(exc).__name__}: {exc}")
+                continue
             if image.digest in images:
                 images[image.digest].tags.append(tag)
             else:
@@ -206,7 +221,13 @@ class Walk:
             if self.referrers_supported is False:
                 break
             self.ctx.check()
-            yield from self.referrers(repo, digest, scope, attached)
+            try:
+                yield from self.referrers(repo, digest, scope, attached)
+            except Unreachable:
+                raise
+            except RegistryError as exc:
+                yield self.unobserved(f"{what}@{digest}", f"referrers not readable: {exc.reason}")
+                break
         yield from repo_evidence(self.target.name, RepoFacts(
             self.host, repo, ts, list(images.values()), attached, self.ctx.now))
 

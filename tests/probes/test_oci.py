@@ -155,3 +155,34 @@ def test_import_pulls_no_heavy_modules():
                          capture_output=True, text=True, check=True).stderr
     for heavy in ("mlflow", "boto3", "kubernetes", " git"):
         assert f"| {heavy.strip()}" not in out
+
+
+def test_referrers_api_signatures_sboms_attestations(oci_registry, tmp_path):
+    from tests.servers.oci import referrers_proxy
+
+    older = oci_registry.digests["churn:1.1.0"]
+    attached = {older: [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "1" * 64,
+         "size": 10, "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"},
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "2" * 64,
+         "size": 10, "artifactType": "application/spdx+json"},
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "3" * 64,
+         "size": 10, "artifactType": "application/vnd.in-toto+json"},
+    ]}
+    with referrers_proxy(oci_registry.url, attached) as url:
+        items, probe = run_oci(tmp_path, url=url, repositories=["ml/churn"])
+    [sig] = by_signal(items, "security.signing", "ml/churn")
+    assert sig.attributes["method"] == ["cosign-tag", "referrers"]
+    assert sig.attributes["subjects"] == 2  # 1.2.0 by cosign tag, 1.1.0 by a referrer
+    [sbom] = by_signal(items, "security.sbom", "ml/churn")
+    assert sbom.attributes["subjects"] == 2
+    [att] = by_signal(items, "security.attestation", "ml/churn")
+    assert att.attributes == {**att.attributes, "method": ["referrers"], "subjects": 1}
+    asked = [p for _, p in probe.last_walk.client.log if "/referrers/" in p]
+    assert len(asked) == sig.attributes["images_read"]  # supported: asked once per image
+
+
+def test_registry_without_referrers_api_is_asked_once(audited):
+    _, probe = audited
+    asked = [p for _, p in probe.last_walk.client.log if "/referrers/" in p]
+    assert len(asked) == 1

@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -445,6 +446,52 @@ def html_server() -> Iterator[str]:
             self.wfile.write(body)
 
         do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def referrers_proxy(upstream: str, referrers: dict[str, list[dict[str, Any]]]) -> Iterator[str]:
+    """distribution 2.8 has no referrers API (OCI 1.1). This pass-through proxy in front of
+    the real registry adds only ``GET /v2/<repo>/referrers/<digest>``, answering an image
+    index of the given descriptors; everything else is the registry's own answer."""
+    route = re.compile(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            m = route.match(urllib.parse.urlsplit(self.path).path)
+            if m:
+                body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                   "manifests": referrers.get(m.group(2), [])}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", OCI_INDEX)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            req = urllib.request.Request(upstream + self.path, headers={
+                k: v for k, v in self.headers.items() if k.lower() in ("accept", "authorization")})
+            try:
+                resp = urllib.request.urlopen(req, timeout=30)
+            except urllib.error.HTTPError as exc:
+                resp = exc
+            body = resp.read()
+            self.send_response(resp.status if hasattr(resp, "status") else resp.code)
+            for k, v in resp.headers.items():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection", "date"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args: Any) -> None:
             pass
