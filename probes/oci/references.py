@@ -21,7 +21,7 @@ def key_host(host: str) -> str:
 
 def image_key(host: str, repo: str) -> str:
     """``image:<registry-host>/<repo>``; Docker Hub is ``docker.io`` and bare names get ``library/``."""
-    host = key_host(host)
+    host = key_host(host.lower())
     repo = repo.lower()
     if host == "docker.io" and "/" not in repo:
         repo = "library/" + repo

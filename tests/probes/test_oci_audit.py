@@ -67,3 +67,17 @@ def test_revision_label_links_to_a_commit_in_an_audited_repository(oci_registry:
     assert commit_links and commit_links[0]["from_target"] == "reg"
     assert commit_links[0]["to_target"] == "app"
     assert _status(a, "reg", "cross_source_integration") in ("met", "partial")
+
+
+def test_no_credential_anywhere_in_the_assessment(oci_registry_token: Registry, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("OCI_AUDIT_USER", oci_registry_token.username)
+    monkeypatch.setenv("OCI_AUDIT_PASSWORD", oci_registry_token.password)
+    cfg = AuditConfig(targets=[_oci("tok", oci_registry_token.url, tmp_path, repositories=["ml/*"],
+                                    username_env="OCI_AUDIT_USER", password_env="OCI_AUDIT_PASSWORD")])
+    a = run_audit(cfg, cache_dir=tmp_path, now=NOW, jobs=1)
+    assert _status(a, "tok", "versioned_images") == "met"
+    text = json.dumps(a)
+    assert oci_registry_token.password not in text
+    assert "eyJ" not in text  # no JWT from the token service
