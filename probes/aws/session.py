@@ -20,7 +20,7 @@ def client_config(settings: AwsSettings, ctx: ProbeContext) -> Any:
 
     left = max(1.0, ctx.remaining())
     return Config(
-        retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+        retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
         connect_timeout=min(10.0, left),
         read_timeout=min(30.0, left),
         max_pool_connections=max(10, settings.parallel_regions * 4),
