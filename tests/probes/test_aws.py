@@ -14,8 +14,8 @@ import pytest
 from auditor.config import ConfigError, build_target
 from auditor.evidence import Strength
 from probes.aws.actions import CALLS, READ_ONLY_PREFIXES, iam_action, policy_document
-from tests.servers.aws_run import SECRETS, run_probe
 from tests.servers import aws_seed
+from tests.servers.aws_run import SECRETS, run_probe
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = ["eu-west-1", "us-east-1"]
