@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
@@ -71,6 +72,11 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
                 yield ctx.unobserved(target, what="blobs", reason=f"cannot fetch file contents: {exc}")
         scan = Scan(target=target, ctx=ctx, repo=repo, entries=entries, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir)
+        # the two git greps run in the background while the small files are read
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-grep")
+        code_grep = pool.submit(code.run_grep, scan)
+        config_grep = pool.submit(_config_candidates, scan)
+        pool.shutdown(wait=False)
         yield from _links_and_modules(scan)
         steps: list[tuple[str, tuple[str, ...], Callable[[], Iterator[Evidence]]]] = [
             ("history", ("vcs", "tempo"),
@@ -79,18 +85,17 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
             ("dependencies", ("tool", "env"), lambda: dependencies.detect(scan)),
             ("CI/CD", ("ci", "schedule", "security", "governance"), lambda: ci.detect(scan)),
         ]
-        yaml_candidates, cfn_candidates = _config_candidates(scan)
         steps += [
             ("deployment config", ("serving", "schedule", "pipeline", "distributed", "monitoring",
                                    "security", "deploy", "compute", "image", "cost", "audit",
                                    "remediation"),
-             lambda: manifests.detect(scan, yaml_candidates)),
+             lambda: manifests.detect(scan, config_grep.result()[0])),
             ("infrastructure as code", ("iac", "security", "audit", "cost", "serving"),
-             lambda: iac.detect(scan, cfn_candidates)),
+             lambda: iac.detect(scan, config_grep.result()[1])),
             ("data versioning", ("data_versioning", "lineage", "pipeline"), lambda: data.detect(scan)),
             ("governance", ("docs", "review", "quality", "governance"), lambda: governance.detect(scan)),
             ("code", ("tool", "registry", "pipeline", "lineage", "metadata", "monitoring"),
-             lambda: code.detect(scan)),
+             lambda: code.detect(scan, code_grep.result)),
         ]
         for area, signals, run in steps:
             try:

@@ -63,6 +63,9 @@ def _env(extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = Non
 class Git:
     """git bound to one repository directory (a work tree or a bare repository)."""
 
+    #: git processes started by this Python process (read by the benchmark)
+    spawned: int = 0
+
     def __init__(self, repo_dir: Path | str, remaining: callable = lambda: 300.0,
                  extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = None) -> None:
         self.dir = str(repo_dir)
@@ -83,6 +86,7 @@ class Git:
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True,
             ok_codes: Iterable[int] = (0,)) -> bytes:
+        Git.spawned += 1
         try:
             proc = subprocess.run(self.argv(*args), input=input, capture_output=True,
                                   env=self.env, timeout=self.timeout())
@@ -98,6 +102,7 @@ class Git:
         return self.run(*args, **kw).decode("utf-8", "replace")
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen:
+        Git.spawned += 1
         return subprocess.Popen(self.argv(*args), stdin=stdin, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self.env)
 
@@ -137,6 +142,29 @@ class BlobReader:
         data = proc.stdout.read(size)
         proc.stdout.read(1)  # trailing newline
         return data
+
+    def read_many(self, oids: list[str], chunk: int = 1000) -> dict[str, bytes | None]:
+        """Pipelined reads: requests are written a chunk at a time (a chunk of object names
+        fits in the pipe buffer, so writing never waits for our own reading)."""
+        out: dict[str, bytes | None] = {}
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        for i in range(0, len(oids), chunk):
+            part = oids[i:i + chunk]
+            proc.stdin.write(b"".join(o.encode() + b"\n" for o in part))
+            proc.stdin.flush()
+            for oid in part:
+                header = proc.stdout.readline()
+                if not header:
+                    raise GitError("git cat-file stopped")
+                fields = header.split()
+                if len(fields) < 3 or fields[1] == b"missing":
+                    out[oid] = None
+                    continue
+                data = proc.stdout.read(int(fields[2]))
+                proc.stdout.read(1)
+                out[oid] = data
+        return out
 
     def close(self) -> None:
         if self.proc is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,35 @@ from probes.git.gitcmd import BlobReader
 from probes.git.source import Repo
 from probes.git.tree import Entry
 
-MAX_NOTES = 25  # per-file notes (skipped, malformed) before they are summarised
+MAX_NOTES = 25
+
+#: every file a detector may read is one of these (checked with string operations only: this
+#: runs once per file of the tree, 20,000 times in a big repository)
+_NAMES = frozenset({
+    "pyproject.toml", "pipfile", "setup.cfg", "setup.py", "chart.yaml", "cdk.json", "dvc.yaml",
+    "dvc.lock", ".gitattributes", "mlproject", "codeowners", "feature_store.yaml", "go.sum",
+    ".gitlab-ci.yml", "bitbucket-pipelines.yml", ".gitpod.yml", ".devcontainer.json",
+    ".pre-commit-config.yaml", "renovate.json", "renovate.json5", "great_expectations.yml",
+    "great_expectations.yaml", ".lakectl.yaml", "lakectl.yaml", "requirements.in"})
+_SUFFIXES = (".lock", ".tf", ".bicep", ".dvc", ".conda-lock.yml", ".conda-lock.yaml", ".dockerfile",
+             ".containerfile", "devcontainer.json", ".lakefs.yaml", ".jenkinsfile")
+_PREFIXES = ("dockerfile", "containerfile", "requirements", "jenkinsfile", "azure-pipelines",
+             "buildspec", "cloudbuild", "model_card", "model-card", "modelcard", "environment",
+             "conda", "env", "compose", "docker-compose")
+_DIRS = (".github/", ".gitlab/", ".circleci/", ".azure-pipelines/", ".azuredevops/", ".dvc/")
+_PARTS = re.compile(r"requirements/|_delta_log/|great_expectations/|gx/|model[_-]?card|"
+                    r"pull_request_template|\.devcontainer/")
+_ROOT_DOCS = ("changelog", "changes", "history", "news", "releases")
+
+
+def may_matter(low_path: str) -> bool:
+    name = low_path.rsplit("/", 1)[-1]
+    return (name in _NAMES or name.endswith(_SUFFIXES) or name.startswith(_PREFIXES)
+            or low_path.startswith(_DIRS) or _PARTS.search(low_path) is not None
+            or ("/" not in low_path and name.startswith(_ROOT_DOCS)))
+
+
+TEST_FILE = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py)$")  # per-file notes (skipped, malformed) before they are summarised
 
 
 @dataclass
@@ -45,8 +74,22 @@ class Scan:
 
     subdir: str | None = None
 
+    interesting: list[Entry] = field(default_factory=list)
+    test_files: list[Entry] = field(default_factory=list)
+    prefetched: dict[str, bytes | None] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
-        self.by_path = {e.path: e for e in self.entries}
+        """One pass over the tree: an index by path, and the few files detectors look at."""
+        self.by_path = {}
+        for e in self.entries:
+            self.by_path[e.path] = e
+            if not e.is_blob:
+                continue
+            low = e.path.lower()
+            if may_matter(low):
+                self.interesting.append(e)
+            if low.endswith(".py") and ("test" in low or "conftest" in low) and TEST_FILE.search(low):
+                self.test_files.append(e)
 
     def pathspec(self, *globs: str) -> list[str]:
         """``git grep`` pathspecs limited to ``subdir`` when one is set."""
@@ -80,7 +123,15 @@ class Scan:
 
     # -- reading ------------------------------------------------------------------------
     def find(self, predicate) -> list[Entry]:
-        return [e for e in self.entries if e.is_blob and predicate(e)]
+        """Files among those that may matter (see ``INTERESTING``) that satisfy ``predicate``."""
+        return [e for e in self.interesting if predicate(e)]
+
+    def prefetch_texts(self, entries: list[Entry]) -> None:
+        """Read many blobs through the one cat-file process in a pipelined batch."""
+        todo = [e.oid for e in entries if e.oid not in self.prefetched and
+                (e.size is None or e.size <= self.max_file_bytes)]
+        if todo:
+            self.prefetched.update(self.reader.read_many(todo))
 
     def readable(self, entry: Entry) -> bool:
         if entry.size is not None and entry.size > self.max_file_bytes:
@@ -94,7 +145,8 @@ class Scan:
         self.ctx.check()
         if not self.readable(entry):
             return None
-        data = self.reader.read(entry.oid)
+        data = self.prefetched.pop(entry.oid) if entry.oid in self.prefetched else \
+            self.reader.read(entry.oid)
         if data is None:
             self.note(entry.path, "blob not available in the repository")
             return None

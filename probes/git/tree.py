@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from probes.git.gitcmd import BlobReader, Git
@@ -44,18 +45,17 @@ def list_tree(git: Git, commit: str, subdir: str | None, with_sizes: bool) -> li
     if subdir:
         args += ["--", subdir.strip("/") + "/"]
     out = git.run(*args)
-    entries: list[Entry] = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        fields = meta.split()
-        size: int | None = None
-        if with_sizes and len(fields) >= 4 and fields[3] != b"-":
-            size = int(fields[3])
-        entries.append(Entry(path.decode("utf-8", "surrogateescape"), fields[0].decode(),
-                             fields[2].decode(), size))
-    return entries
+    if with_sizes:
+        rows = _SIZED.findall(out)
+        return [Entry(p.decode("utf-8", "surrogateescape"), m.decode(), o.decode(),
+                      int(sz) if sz != b"-" else None) for m, o, sz, p in rows]
+    return [Entry(p.decode("utf-8", "surrogateescape"), m.decode(), o.decode(), None)
+            for m, o, p in _PLAIN.findall(out)]
+
+
+# one C-level pass over ls-tree's output instead of a Python loop per record
+_SIZED = re.compile(rb"(\d+) \w+ ([0-9a-f]+) +(\d+|-)\t([^\0]*)\0")
+_PLAIN = re.compile(rb"(\d+) \w+ ([0-9a-f]+)\t([^\0]*)\0")
 
 
 def fill_sizes(git: Git, entries: list[Entry]) -> None:

@@ -7,7 +7,7 @@ import ast
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from auditor.catalog import Tool, taxonomy
@@ -32,41 +32,36 @@ def import_pattern() -> str:
     return r'^\s*"?\s*(from|import)\s+(' + "|".join(re.escape(t) for t in tops) + r")\b"
 
 
-def grep(scan: Scan) -> dict[str, FileHits]:
-    """One ``git grep`` over the tree for tool imports and call sites."""
-    patterns = [import_pattern()] + [p.regex for p in CALLS]
-    args = ["grep", "-n", "-I", "--null", "--no-color", "--full-name"]
-    for p in patterns:
-        args += ["-e", p]
-    pathspec = scan.pathspec(*CODE_GLOBS)
-    out = None
-    for mode in ("-P", "-E"):
-        try:
-            out = scan.repo.git.run(*args[:1], mode, *args[1:], scan.repo.head, *pathspec,
-                                    ok_codes=(0, 1))
-            break
-        except GitError as exc:
-            if mode == "-E" or "PCRE" not in str(exc) and "perl" not in str(exc).lower():
-                raise
+def grep_command(scan: Scan, mode: str = "-P") -> list[str]:
+    """One ``git grep`` over the tree for imports of known tools (narrows the candidates)."""
+    return ["grep", "-n", "-I", "--null", "--no-color", "--full-name", mode, "-e", import_pattern(),
+            scan.repo.head, *scan.pathspec(*CODE_GLOBS)]
+
+
+def run_grep(scan: Scan) -> bytes:
+    try:
+        return scan.repo.git.run(*grep_command(scan, "-P"), ok_codes=(0, 1))
+    except GitError as exc:  # git built without PCRE: the (slower) POSIX engine
+        if "perl" not in str(exc).lower() and "pcre" not in str(exc).lower():
+            raise
+        return scan.repo.git.run(*grep_command(scan, "-E"), ok_codes=(0, 1))
+
+
+def parse_grep(scan: Scan, out: bytes) -> dict[str, FileHits]:
     hits: dict[str, FileHits] = defaultdict(FileHits)
     prefix = scan.repo.head + ":"
-    imp = re.compile(import_pattern())
-    for raw in (out or b"").split(b"\n"):
+    for raw in out.split(b"\n"):
         if not raw:
             continue
         parts = raw.split(b"\0", 2)
         if len(parts) != 3:
             continue
         path = parts[0].decode("utf-8", "surrogateescape").removeprefix(prefix)
-        line = int(parts[1])
         text = parts[2].decode("utf-8", "replace")
         if path.endswith(".ipynb"):
             text = _unjson(text)
-        if imp.match(text):
-            for module in _modules(text):
-                hits[path].imports.append((line, module))
-        else:
-            hits[path].calls.append((line, text.strip()[:300]))
+        for module in _modules(text):
+            hits[path].imports.append((int(parts[1]), module))
     return hits
 
 
@@ -90,15 +85,16 @@ def _modules(text: str) -> list[str]:
     return [part.strip().split(" ")[0] for part in m.group(2).split(",") if part.strip()]
 
 
-def detect(scan: Scan) -> Iterator[Evidence]:
+def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterator[Evidence]:
     tax = taxonomy()
     try:
-        hits = grep(scan)
+        hits = parse_grep(scan, grep_output() if grep_output else run_grep(scan))
     except GitError as exc:
         scan.pending.append(scan.ctx.unobserved(scan.target, what="python code",
                                                 reason=f"git grep failed: {exc}",
                                                 signals=("tool", "pipeline", "registry")))
         return
+    scan.prefetch_texts([scan.by_path[p] for p in sorted(hits) if p in scan.by_path])
     used: dict[str, tuple[str, int, int]] = {}  # tool → (path, line, files)
     imported_only: dict[str, tuple[str, int]] = {}
     for path in sorted(hits):
@@ -112,7 +108,10 @@ def detect(scan: Scan) -> Iterator[Evidence]:
             tool = tax.tool_for_import(module)
             if tool and tool.name not in tools_here:
                 tools_here[tool.name] = (tool, line)
-        called = _called_tools(scan, path, fh) if tools_here else set()
+        text = scan.text(entry) if tools_here else None
+        if text is None:
+            continue
+        called = _called_tools(scan, path, text)
         for name, (_tool, line) in tools_here.items():
             if name in called:
                 prev = used.get(name)
@@ -121,7 +120,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
                 imported_only.setdefault(name, (path, line))
         cats = {c for tool, _ in tools_here.values() for c in tool.categories}
         names = set(tools_here)
-        yield from _calls(scan, path, fh, cats, names)
+        yield from _calls(scan, path, text, cats, names)
     for name, (path, line, files) in sorted(used.items()):
         tool = tax.tools[name]
         version = _version(scan, tool)
@@ -150,36 +149,43 @@ def _version(scan: Scan, tool: Tool) -> str | None:
     return None
 
 
-def _calls(scan: Scan, path: str, fh: FileHits, cats: set[str], tools: set[str]) -> Iterator[Evidence]:
+def _calls(scan: Scan, path: str, text: str, cats: set[str], tools: set[str]) -> Iterator[Evidence]:
+    """Call sites in a file that imports known tools (the patterns run on the file's text)."""
     seen: set[tuple[str, int]] = set()
-    for line, text in fh.calls:
-        for pat in CALLS:
-            if (pat.categories or pat.tools) and not (pat.categories & cats or pat.tools & tools):
-                continue
-            if not pat.compiled.search(text) or (pat.signal, line) in seen:
+    lines: list[str] | None = None
+    for pat in CALLS:
+        if (pat.categories or pat.tools) and not (pat.categories & cats or pat.tools & tools):
+            continue
+        for m in pat.compiled.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            if (pat.signal, line) in seen:
                 continue
             seen.add((pat.signal, line))
+            lines = lines if lines is not None else text.splitlines()
+            source = lines[line - 1] if line <= len(lines) else m.group(0)
+            if path.endswith(".ipynb"):
+                source = _unjson(source)
+            if source.lstrip().startswith(("#", "import ", "from ")):
+                continue
             attrs: dict = {"source": "code"}
             if pat.signal == "registry.usage":
-                m = MODEL_NAME.search(text)
-                name = next((g for g in m.groups() if g), None) if m else None
+                mm = MODEL_NAME.search(source)
+                name = next((g for g in mm.groups() if g), None) if mm else None
                 if name:
                     attrs["link_keys"] = [f"model:{name}"]
                     attrs["model"] = name
             if pat.signal == "model.reference":
-                refs = sorted(set(MODEL_REF.findall(text)))
+                refs = sorted(set(MODEL_REF.findall(source)))
                 attrs["links_to"] = [f"model:{r}" for r in refs]
-            if tools:
-                attrs["tools"] = sorted(tools)[:10]
-            yield scan.ev(pat.signal, C, path, line, text, **attrs)
+            attrs["tools"] = sorted(tools)[:10]
+            yield scan.ev(pat.signal, C, path, line, source.strip(), **attrs)
 
 
-def _called_tools(scan: Scan, path: str, fh: FileHits) -> set[str]:
-    """Tools whose imported names are called (or used as decorators) in this file."""
-    entry = scan.by_path[path]
-    text = scan.text(entry)
-    if text is None:
-        return set()
+def _called_tools(scan: Scan, path: str, text: str) -> set[str]:
+    """Tools whose imported names are called (or used as decorators or base classes).
+
+    Imports are read from the ``ast`` (aliases, multi-line ``from`` imports); uses are found
+    with one regex over the text, which is far cheaper than walking every node."""
     sources = _notebook_cells(scan, path, text) if path.endswith(".ipynb") else [text]
     called: set[str] = set()
     for source in sources:
@@ -190,7 +196,7 @@ def _called_tools(scan: Scan, path: str, fh: FileHits) -> set[str]:
                 scan.note(path, f"invalid Python: line {getattr(exc, 'lineno', '?')}: "
                                 f"{getattr(exc, 'msg', type(exc).__name__)}")
             continue
-        called |= _called_in(tree)
+        called |= _called_in(tree, source)
     return called
 
 
@@ -214,10 +220,14 @@ def _notebook_cells(scan: Scan, path: str, text: str) -> list[str]:
     return ["\n\n".join(out)] if out else []
 
 
-def _called_in(tree: ast.AST) -> set[str]:
-    tax = taxonomy()
+def _imports(tree: ast.AST) -> dict[str, str]:
+    """Local name → imported dotted module, from module-level statements (and one level of
+    ``if``/``try`` blocks, where optional imports live)."""
     bound: dict[str, str] = {}
-    for node in ast.walk(tree):
+    stack = list(getattr(tree, "body", []))
+    depth = {id(n): 0 for n in stack}
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -227,38 +237,34 @@ def _called_in(tree: ast.AST) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, (ast.If, ast.Try, ast.With)) and depth[id(node)] < 2:
+            for child in node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", []) + [
+                    s for h in getattr(node, "handlers", []) for s in h.body]:
+                depth[id(child)] = depth[id(node)] + 1
+                stack.append(child)
+    return bound
+
+
+def _called_in(tree: ast.AST, source: str) -> set[str]:
+    tax = taxonomy()
+    bound = {name: full for name, full in _imports(tree).items() if tax.tool_for_import(full)}
     if not bound:
         return set()
+    names = "|".join(re.escape(n) for n in sorted(bound, key=len, reverse=True))
+    use = re.compile(rf"(?<![\w.])({names})((?:\s*\.\s*\w+)*)\s*\(|^\s*@({names})((?:\.\w+)*)|"
+                     rf"^\s*class\s+\w+\s*\(([^)]*)\)", re.M)
     out: set[str] = set()
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, ast.Call):
-            targets.append(node.func)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            targets.extend(d.func if isinstance(d, ast.Call) else d for d in node.decorator_list)
-            if isinstance(node, ast.ClassDef):
-                targets.extend(node.bases)
-        for t in targets:
-            dotted = _dotted(t)
-            if not dotted:
-                continue
+    for m in use.finditer(source):
+        if m.group(5) is not None:  # base classes
+            candidates = [b.strip() for b in m.group(5).split(",")]
+        else:
+            root = m.group(1) or m.group(3)
+            rest = (m.group(2) or m.group(4) or "").replace(" ", "")
+            candidates = [root + rest]
+        for dotted in candidates:
             root, _, rest = dotted.partition(".")
             if root in bound:
-                full = bound[root] + ("." + rest if rest else "")
-                tool = tax.tool_for_import(full)
+                tool = tax.tool_for_import(bound[root] + ("." + rest if rest else ""))
                 if tool:
                     out.add(tool.name)
     return out
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Call):  # mlflow.tracking.MlflowClient().log_metric(...)
-        return _dotted(node.func)
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None

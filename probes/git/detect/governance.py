@@ -16,7 +16,6 @@ C, D = Strength.CONFIGURED, Strength.DECLARED
 _CARD_NAME = re.compile(r"(^|/)(model[_-]?card[\w.-]*|modelcard[\w.-]*)\.(md|rst|ya?ml|json|txt)$", re.I)
 _CARD_SECTIONS = re.compile(r"intended use|limitations?|training data|evaluation|metrics|"
                             r"ethical considerations|caveats|model details|bias|out-of-scope", re.I)
-_TEST = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py)$")
 _SECURITY_HOOKS = re.compile(r"detect-secrets|gitleaks|bandit|trufflehog|safety|pip-audit|semgrep")
 
 
@@ -41,7 +40,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
     issues = scan.find(lambda e: e.lower.startswith((".github/issue_template", ".gitlab/issue_templates")))
     if issues:
         yield scan.ev("governance.issue_template", C, issues[0].path, 1, templates=len(issues))
-    tests = scan.find(lambda e: bool(_TEST.search(e.path)))
+    tests = scan.test_files
     if tests:
         yield scan.ev("quality.tests", C, tests[0].path, 1, tool="pytest", files=len(tests))
     for entry in scan.find(lambda e: e.path == ".pre-commit-config.yaml"):
