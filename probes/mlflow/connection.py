@@ -46,6 +46,7 @@ def resolve_creds(uri: str, settings: MlflowSettings) -> Any:
 
     for name in _SECRET_ENV:
         register_secret(os.environ.get(name))
+    register_secret(urlsplit(uri).password)  # http://user:password@host works with requests
     if uri.startswith("databricks"):
         from mlflow.utils.databricks_utils import get_databricks_host_creds
 

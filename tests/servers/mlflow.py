@@ -207,7 +207,9 @@ def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             d = base / name
             d.mkdir()
             shutil.copyfile(template, d / "mlflow.db")
-            facts = _populate(name, d / "mlflow.db", sha)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                facts = _populate(name, d / "mlflow.db", sha)
             facts.update(repo=str(repo), commit=sha)
             port = free_port()
             proc = start([exe, "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
