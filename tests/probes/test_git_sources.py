@@ -198,3 +198,39 @@ def test_infrastructure_as_code(tmp_path):
             ("security.access_control", "k8s/policy.yaml:5")} <= got
     iac = {e.attributes["tool"] for e in evidence if e.signal == "iac.definition"}
     assert iac == {"terraform", "cloudformation"}
+
+
+def test_credentials_in_a_clone_url_are_used_but_never_stored_or_shown(tmp_path):
+    """A dumb-HTTP server stands in for a git host; the token in the URL reaches git through
+    the environment only: not in the output, not in the clone's files."""
+    import functools
+    import json
+    import subprocess
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.servers._util import free_port
+
+    origin = make_repo(tmp_path / "origin", {"Dockerfile": "FROM python:3.11-slim\n"})
+    served = tmp_path / "served"
+    served.mkdir()
+    subprocess.run(["git", "clone", "-q", "--bare", str(origin), str(served / "repo.git")], check=True)
+    subprocess.run(["git", "-C", str(served / "repo.git"), "update-server-info"], check=True)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        secret = "tok3n-S3CRET-value-42"
+        evidence, unobserved = run(tmp_path / "cache", url=f"http://bot:{secret}@127.0.0.1:{port}/repo.git")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [e for e in evidence if e.signal == "env.container_image"]
+    out = json.dumps([e.to_dict() for e in evidence] + [u.to_dict() for u in unobserved])
+    assert secret not in out
+    assert all(e.locator.startswith(f"git+http://127.0.0.1:{port}/repo.git@") for e in evidence)
+    for f in (tmp_path / "cache").rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f
