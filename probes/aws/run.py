@@ -82,7 +82,7 @@ def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
 
     out: queue.Queue[Item] = queue.Queue()
     env = Env(settings=settings, target=target, ctx=ctx, session=session, config=config,
-              account=account_id, partition=partition, emit=out.put)
+              account=account_id, partition=partition, emit=out.put, now=ctx.now)
     regions = _regions(Scan(env, home), settings, all_signals)
     if not regions:
         yield from _drain(out)

@@ -174,3 +174,33 @@ def test_assumed_role(aws_url: str, tmp_path: Path) -> None:
                   role_arn="arn:aws:iam::123456789012:role/auditor", external_id="ext-id-42")
     assert r.find("compute.notebook_server")
     assert "ext-id-42" not in r.dump()
+
+
+def test_end_to_end_audit(aws_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.audit import run_audit
+    from auditor.config import AuditConfig
+    from auditor.probe import Policy
+
+    aws_seed.production_account(aws_url, ("eu-west-1",))
+    prod = build_target({"name": "ml-prod", "kind": "aws", "regions": ["eu-west-1"],
+                         "endpoint_url": aws_url, "max_attempts": 1,
+                         "labels": {"team": "platform"}})
+    nowhere = build_target({"name": "ml-broken", "kind": "aws", "regions": ["eu-west-1"],
+                            "profile": "does-not-exist", "labels": {"team": "other"}})
+    cfg = AuditConfig(targets=[prod, nowhere], policy=Policy(("eu-west-1",)))
+    a = run_audit(cfg, cache_dir=tmp_path)
+    status = {c["id"]: c["status"] for c in a["capabilities"]
+              if c["scope"] == {"kind": "target", "name": "ml-prod"}}
+    for cap in ("model_serving", "scalable_serving", "ml_pipelines", "job_scheduling",
+                "ci_cd_deployment", "feature_store", "distributed_compute", "model_monitoring",
+                "model_registry", "versioned_images", "data_versioning", "alert_remediation",
+                "bias_checks", "explainability", "model_documentation", "approval_workflow",
+                "access_control", "security_controls", "audit_logging", "cost_monitoring"):
+        assert status[cap] == "met", (cap, status[cap])
+    broken = {c["id"]: c["status"] for c in a["capabilities"]
+              if c["scope"] == {"kind": "target", "name": "ml-broken"}}
+    assert broken["model_serving"] == "unknown"  # not seen is not absent
+    assert a["partial"] is True
+    [u] = [u for u in a["unobserved"] if u["target"] == "ml-broken"]
+    assert u["reason"] == "AWS profile not found: does-not-exist"
+    assert "moto-fake-secret-0001" not in json.dumps(a, default=str)
