@@ -204,3 +204,22 @@ def test_end_to_end_audit(aws_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     [u] = [u for u in a["unobserved"] if u["target"] == "ml-broken"]
     assert u["reason"] == "AWS profile not found: does-not-exist"
     assert "moto-fake-secret-0001" not in json.dumps(a, default=str)
+
+
+def test_all_enabled_regions_come_from_describe_regions(aws_url: str, tmp_path: Path) -> None:
+    import boto3
+
+    from auditor.probe import ProbeContext
+    from probes.aws.run import _regions
+    from probes.aws.scan import Env, Scan
+    from probes.aws.session import client_config
+
+    target = build_target({"name": "a", "kind": "aws", "regions": "all-enabled",
+                           "endpoint_url": aws_url})
+    ctx = ProbeContext(probe="aws", cache_dir=tmp_path)
+    emitted: list = []
+    env = Env(settings=target.settings, target=target, ctx=ctx, session=boto3.Session(),
+              config=client_config(target.settings, ctx), account="123456789012",
+              partition="aws", emit=emitted.append)
+    regions = _regions(Scan(env, "us-east-1"), target.settings, ())
+    assert {"eu-west-1", "us-east-1", "eu-central-1"} <= set(regions) and not emitted
