@@ -4,34 +4,48 @@ public access block. Listed once for the account; only buckets in audited region
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from auditor.evidence import Strength as S
-from probes.aws.scan import Scan
+from probes.aws.scan import Scan, Stopped
 
 MAX_BUCKETS = 300  # data/model buckets inspected (three calls each: no batch API exists)
+MAX_LISTED = 5000  # buckets located for data residency
+BUCKET_WORKERS = 8  # per-bucket reads in flight at once
 SIGNALS = ("data_versioning", "security.encryption", "security.access_control", "residency")
 
 
 def collect(scan: Scan, regions: list[str]) -> None:
+    """List once; then locate and read the buckets a few at a time (per-bucket APIs only)."""
     pattern = re.compile(scan.env.settings.ml_bucket_pattern)
-    inspected = 0
-    for b in scan.pages("s3", "ListBuckets", "Buckets", SIGNALS):
-        name = b.get("Name", "")
-        region = b.get("BucketRegion") or _location(scan, name)
+    buckets = list(scan.pages("s3", "ListBuckets", "Buckets", SIGNALS))[:MAX_LISTED]
+    if len(buckets) == MAX_LISTED:
+        scan.unobserved(f"S3 buckets beyond the first {MAX_LISTED}",
+                        "too many buckets; the rest were not read")
+    budget = threading.Semaphore(MAX_BUCKETS)
+
+    def one(bucket: dict) -> None:
+        name = bucket.get("Name", "")
+        region = bucket.get("BucketRegion") or _location(scan, name)
         if region is None:
-            continue
+            return
         arn = f"arn:{scan.env.partition}:s3:::{name}"
         with scan.env.lock:
             used = scan.env.regions_used[region]
             used[0] += 1
             used[1] = used[1] or arn
-        if region not in regions or not pattern.search(name):
-            continue
-        if inspected >= MAX_BUCKETS:
-            scan.unobserved(f"S3 buckets beyond the first {MAX_BUCKETS}", "too many buckets; the rest were not read")
-            break
-        inspected += 1
-        _bucket(Scan(scan.env, region), name, arn)
+        if region in regions and pattern.search(name) and budget.acquire(blocking=False):
+            try:
+                _bucket(Scan(scan.env, region), name, arn)
+            except Stopped:
+                raise
+            except Exception as exc:  # one odd bucket never hides the others
+                scan.unobserved(f"bucket {name}", f"probe error: {type(exc).__name__}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=BUCKET_WORKERS, thread_name_prefix="aws-s3") as pool:
+        for future in [pool.submit(one, b) for b in buckets]:
+            future.result()
 
 
 def _location(scan: Scan, name: str) -> str | None:
