@@ -57,7 +57,8 @@ def test_region_not_enabled(aws_url: str, tmp_path: Path) -> None:
 def test_throttling_is_retried_then_reported(fault_proxy: tuple[FaultProxy, str],
                                              tmp_path: Path) -> None:
     proxy, url = fault_proxy
-    aws_seed.production_account(url, ("eu-west-1",))
+    aws_seed.research_account(url)
+    aws_seed._events(url, "eu-west-1")
     proxy.rules["ListRules"] = [400, "ThrottlingException", None]
     r = run_probe(url, tmp_path, max_attempts=2)
     assert proxy.hits["ListRules"] == 2  # tried, retried, then given up
@@ -66,12 +67,12 @@ def test_throttling_is_retried_then_reported(fault_proxy: tuple[FaultProxy, str]
     assert "schedule" in u.signals and "remediation" in u.signals
     assert not r.find("schedule.job", tool="eventbridge")
     assert r.find("schedule.job", tool="eventbridge-scheduler")  # everything else went on
-    assert r.find("serving.deployment")
+    assert r.find("compute.notebook_server")
 
 
 def test_transient_throttling_recovers(fault_proxy: tuple[FaultProxy, str], tmp_path: Path) -> None:
     proxy, url = fault_proxy
-    aws_seed.production_account(url, ("eu-west-1",))
+    aws_seed._events(url, "eu-west-1")
     proxy.rules["ListRules"] = [400, "ThrottlingException", 1]
     r = run_probe(url, tmp_path, max_attempts=3)
     assert not r.unobserved
