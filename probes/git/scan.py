@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from auditor.probe import ProbeContext, Target
 from probes.git.gitcmd import BlobReader
 from probes.git.source import Repo
 from probes.git.tree import Entry
+from probes.git.yamlines import ParseError, load_yaml
 
 MAX_NOTES = 25
 
@@ -139,6 +140,17 @@ class Scan:
                                   "cap; skipped")
             return False
         return True
+
+    def parsed(self, entry: Entry, loader: Callable[[str], Any] | None = None) -> Any:
+        """The file parsed (YAML by default), or None with a note when unreadable or malformed."""
+        text = self.text(entry)
+        if text is None:
+            return None
+        try:
+            return (loader or load_yaml)(text)
+        except ParseError as exc:
+            self.note(entry.path, str(exc))
+            return None
 
     def text(self, entry: Entry) -> str | None:
         """The blob's text, or None (with a note) when it is too big, binary or missing."""

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from auditor.evidence import Evidence, Strength
 from auditor.redact import redact
 from probes.git.scan import Scan
-from probes.git.yamlines import ParseError, load_yaml
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
@@ -38,26 +37,16 @@ def detect(scan: Scan) -> Iterator[Evidence]:
                           remote=section.split('"')[1] if '"' in section else section,
                           storage=scheme, url=redact(url)[:200])
     for entry in scan.find(lambda e: e.name == "dvc.yaml"):
-        text = scan.text(entry)
-        if text is None:
-            continue
-        try:
-            data = load_yaml(text)
-        except ParseError as exc:
-            scan.note(entry.path, str(exc))
+        data = scan.parsed(entry)
+        if data is None:
             continue
         stages = data.get("stages") if isinstance(data, dict) else None
         if isinstance(stages, dict) and stages:
             yield scan.ev("pipeline.definition", C, entry.path, data.line_of("stages"), tool="dvc",
                           stages=len(stages), names=list(stages)[:20])
     for entry in scan.find(lambda e: e.name == "dvc.lock"):
-        text = scan.text(entry)
-        if text is None:
-            continue
-        try:
-            data = load_yaml(text)
-        except ParseError as exc:
-            scan.note(entry.path, str(exc))
+        data = scan.parsed(entry)
+        if data is None:
             continue
         stages = data.get("stages") if isinstance(data, dict) else None
         if isinstance(stages, dict) and stages:
@@ -82,13 +71,8 @@ def detect(scan: Scan) -> Iterator[Evidence]:
     if delta:
         yield scan.ev("data_versioning.store", C, delta[0].path, 1, tool="delta")
     for entry in scan.find(lambda e: e.name == "MLproject"):
-        text = scan.text(entry)
-        if text is None:
-            continue
-        try:
-            data = load_yaml(text)
-        except ParseError as exc:
-            scan.note(entry.path, str(exc))
+        data = scan.parsed(entry)
+        if data is None:
             continue
         points = data.get("entry_points") if isinstance(data, dict) else None
         if isinstance(points, dict):

@@ -11,7 +11,7 @@ from auditor.catalog import normalise_package, taxonomy
 from auditor.evidence import Evidence, Strength
 from probes.git.scan import Declared, Scan
 from probes.git.tree import Entry
-from probes.git.yamlines import ParseError, find_line, load_toml, load_yaml
+from probes.git.yamlines import ParseError, find_line, load_toml
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
@@ -193,13 +193,8 @@ def _setup_py(scan: Scan, entry: Entry) -> Iterator[Evidence]:
 
 
 def _conda(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
-        return
-    try:
-        data = load_yaml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
+    data = scan.parsed(entry)
+    if data is None:
         return
     if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
         return

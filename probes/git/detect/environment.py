@@ -9,7 +9,7 @@ from auditor.evidence import Evidence, Strength
 from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
-from probes.git.yamlines import LDict, ParseError, load_json, load_yaml
+from probes.git.yamlines import LDict, ParseError, load_json
 
 C = Strength.CONFIGURED
 
@@ -141,13 +141,8 @@ def _dockerfile(scan: Scan, entry: Entry) -> Iterator[Evidence]:
 
 
 def _compose(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
-        return
-    try:
-        data = load_yaml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
+    data = scan.parsed(entry)
+    if data is None:
         return
     services = data.get("services") if isinstance(data, dict) else None
     if not isinstance(services, dict):

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from auditor.evidence import Evidence, Strength
 from probes.git.scan import Scan
 from probes.git.tree import Entry
-from probes.git.yamlines import ParseError, load_yaml
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
@@ -68,13 +67,8 @@ def _model_card(scan: Scan, entry: Entry) -> Iterator[Evidence]:
 
 
 def _precommit(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
-        return
-    try:
-        data = load_yaml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
+    data = scan.parsed(entry)
+    if data is None:
         return
     repos = data.get("repos") if isinstance(data, dict) else None
     hooks = []
