@@ -218,3 +218,32 @@ def test_all_enabled_regions_come_from_describe_regions(aws_url: str, tmp_path: 
               partition="aws", emit=emitted.append)
     regions = _regions(Scan(env, "us-east-1"), target.settings, ())
     assert {"eu-west-1", "us-east-1", "eu-central-1"} <= set(regions) and not emitted
+
+
+def test_endpoint_creator_from_cloudtrail_identity() -> None:
+    from probes.aws.serving import creator_kind
+
+    assert creator_kind({"type": "IAMUser", "arn": "arn:aws:iam::1:user/alice"}) == "person"
+    sso = {"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_x/bob"}
+    assert creator_kind(sso) == "person"
+    ci = {"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/codebuild-deploy/x",
+          "sessionContext": {"sessionIssuer": {"userName": "codebuild-deploy"}}}
+    assert creator_kind(ci) == "ci"
+    assert creator_kind({"type": "AssumedRole", "invokedBy": "cloudformation.amazonaws.com"}) == "ci"
+    assert creator_kind({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/x/y"}) == "role"
+
+
+def test_alarm_and_target_classification() -> None:
+    from probes.aws.alarms import classify
+    from probes.aws.events import target_kind
+
+    ep = [{"Name": "EndpointName", "Value": "churn"}]
+    assert classify("AWS/SageMaker", "ModelLatency", ep) == "operational"
+    assert classify("AWS/SageMaker", "Invocation5XXErrors", ep) == "operational"
+    assert classify("aws/sagemaker/Endpoints/data-metrics", "feature_baseline_drift_age", []) == "model"
+    assert classify("Custom/Churn", "accuracy", []) == "model"
+    assert classify("AWS/EC2", "CPUUtilization", []) is None
+    assert target_kind("arn:aws:sagemaker:eu-west-1:1:pipeline/retrain") == "sagemaker-pipeline"
+    assert target_kind("arn:aws:sagemaker:eu-west-1:1:endpoint/x") is None
+    assert target_kind("arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution") == "sagemaker-pipeline"
+    assert target_kind("arn:aws:lambda:eu-west-1:1:function:f") == "lambda"
