@@ -63,8 +63,15 @@ def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
     try:
         session = open_session(settings, ctx)
     except Exception as exc:
-        action = "sts:AssumeRole" if settings.role_arn else "credentials"
-        yield whole_target("AWS credentials", exc, action)
+        if not settings.role_arn:
+            yield whole_target("AWS credentials", exc, "credentials")
+            return
+        failure = classify(exc, "sts:AssumeRole", endpoint)
+        reason = failure.reason
+        if failure.kind == "denied":  # the caller's right, not the audited role's policy
+            reason = (f"cannot assume {settings.role_arn}: sts:AssumeRole denied; check the "
+                      "role's trust policy and the caller's permission to assume it")
+        yield ctx.unobserved(target, "AWS credentials (assume role)", reason, all_signals)
         return
     for event, fn in hooks:
         session.events.register(event, fn)
