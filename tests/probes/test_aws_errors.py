@@ -137,3 +137,17 @@ def _user(url: str, name: str, policy: dict) -> tuple[str, str]:
                         PolicyDocument=json.dumps(MOTO_IAM_ALIASES))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_assume_role_denied(aws_auth: tuple[FaultProxy, str, str], tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _, url, moto = aws_auth
+    policy = json.loads(Path("docs/permissions/aws-readonly-policy.json").read_text())
+    key, secret = _user(url, "no-assume", policy)  # may read, may not assume roles
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    enforce_iam(moto)
+    r = run_probe(url, tmp_path, role_arn="arn:aws:iam::123456789012:role/auditor")
+    _whole_target_failure(r, "cannot assume arn:aws:iam::123456789012:role/auditor: "
+                             "sts:AssumeRole denied; check the role's trust policy")
+    assert secret not in r.dump()
