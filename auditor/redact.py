@@ -41,6 +41,18 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 _extra: set[str] = set()
 
+# Cheap first look: a string none of whose parts can start a secret pattern is returned as it
+# is. Most evidence strings (names, paths, versions) take this path, and redaction runs on
+# every string of every evidence, so this is what keeps it off the profile.
+_TRIGGERS = ("author", "bearer", "login", "begin", "passw", "secret", "token", "key", "private",
+             "credential", "gh", "github_pat", "glpat-", "xox", "akia", "asia", "dapi", "eyj")
+_USERINFO = re.compile(r"://[^/\s]*@")
+
+
+def _maybe_secret(text: str) -> bool:
+    low = text.lower()
+    return any(t in low for t in _TRIGGERS) or ("@" in text and _USERINFO.search(text) is not None)
+
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value everywhere from now on (credentials read from the environment)."""
@@ -54,6 +66,8 @@ def redact(text: str) -> str:
     for value in _extra:
         if value in text:
             text = text.replace(value, MASK)
+    if not _maybe_secret(text):
+        return text
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text

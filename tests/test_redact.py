@@ -11,6 +11,12 @@ SECRETS = {
     "curl -H 'Authorization: Bearer abcdef1234567890abcdef'": "abcdef1234567890abcdef",
     "token: ghp_abcdefghijklmnopqrstuvwxyz0123456789": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
     "key AKIAIOSFODNN7EXAMPLE used": "AKIAIOSFODNN7EXAMPLE",
+    "git clone https://github_pat_11ABCDEFG0123456789_abcdefghijklmnop@github.com/o/r":
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    "clone https://x-oauth:github_pat_11ABCDEFG0123456789_zz@host/r": "github_pat_11ABCDEFG0123456789_zz",
+    "glpat-abcdefghij0123456789 in a log": "glpat-abcdefghij0123456789",
+    "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U":
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "MLFLOW_TRACKING_PASSWORD: hunter2hunter2": "hunter2hunter2",
 }
 
