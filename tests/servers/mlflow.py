@@ -164,12 +164,12 @@ def _populate_production(c: Any, art: str, sha: str) -> dict[str, Any]:
 def _template_db(path: Path) -> None:
     """An MLflow database with every migration applied, copied for each server so that
     migrations run once per session rather than once per server."""
-    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
     uri = f"sqlite:///{path}"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SQLAlchemy deprecations inside MLflow
+        warnings.simplefilter("ignore")  # SQLAlchemy deprecations inside MLflow, at import
+        from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
         SqlAlchemyStore(uri, f"file://{path.parent}/artifacts")
         RegistryStore(uri)
 
