@@ -110,8 +110,10 @@ class Scan:
 
     def pages(self, service: str, op: str, key: str, signals: Sequence[str] = (),
               max_items: int | None = None, page_size: int | None = None,
-              what: str = "", **params: Any) -> Iterator[dict]:
-        """Items under ``key`` across all pages of ``op``, at the largest page size."""
+              what: str = "", quiet: Sequence[str] = (), **params: Any) -> Iterator[dict]:
+        """Items under ``key`` across all pages of ``op``, at the largest page size.
+
+        ``quiet``: error codes that only mean "not available here" (no Unobserved)."""
         assert (service, op) in CALLS, f"{service}:{op} is not in probes.aws.actions.CALLS"
         from botocore import xform_name
 
@@ -132,6 +134,10 @@ class Scan:
         except Stopped:
             raise
         except Exception as exc:  # one failed listing never stops the others
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code and code in quiet:
+                self.ok = False
+                return
             self._failed(service, op, exc, signals, what)
 
     def call(self, service: str, op: str, signals: Sequence[str] = (), what: str = "",

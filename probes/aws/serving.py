@@ -24,6 +24,7 @@ def collect(scan: Scan) -> None:
     if not endpoints:
         return
     creators = _creators(scan)
+    served = _served_models(scan)
     scan.evidence("tool.serving", S.CONFIGURED, _arn(scan, endpoints[0]), tool="sagemaker",
                   feature="endpoints", endpoints=len(endpoints))
     for ep in endpoints:
@@ -37,7 +38,9 @@ def collect(scan: Scan) -> None:
                       config=ep.get("EndpointConfigName"), variants=len(variants),
                       instances=sum(int(v.get("CurrentInstanceCount") or 0) for v in variants),
                       data_capture=bool(capture), serverless=serverless or None,
-                      created_by=creators.get(name.lower()))
+                      created_by=creators.get(name.lower()),
+                      models=sorted(served.get(name.lower(), {}).get("models", ()))[:20] or None,
+                      links_to=sorted(served.get(name.lower(), {}).get("keys", ()))[:20] or None)
         if status == "InService" and ep.get("LastModifiedTime"):
             age = (scan.env.now - _aware(ep["LastModifiedTime"])).total_seconds() / 86400
             with scan.env.lock:
@@ -63,6 +66,58 @@ def _autoscaled(scan: Scan) -> dict[str, dict[str, int]]:
         parts = (t.get("ResourceId") or "").split("/")
         if len(parts) >= 2 and parts[0] == "endpoint":
             out[parts[1].lower()] = {"min": t.get("MinCapacity"), "max": t.get("MaxCapacity")}
+    return out
+
+
+def _served_models(scan: Scan) -> dict[str, dict[str, set[str]]]:
+    """endpoint name (lower case) -> the models it serves and what they refer to (registered
+    model groups, container images), from one Search over models (SageMaker's model dashboard:
+    each record names the endpoints serving it) instead of two Describe calls per endpoint."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for rec in scan.pages("sagemaker", "Search", "Results", (), max_items=1000,
+                          quiet=("ValidationException",), Resource="Model",
+                          what=f"models behind endpoints in {scan.region}"):
+        endpoints, name, keys = model_links(rec.get("Model") or {})
+        for ep in endpoints:
+            slot = out.setdefault(ep.lower(), {"models": set(), "keys": set()})
+            slot["models"].add(name)
+            slot["keys"].update(keys)
+    return out
+
+
+def model_links(dashboard: dict[str, Any]) -> tuple[list[str], str, set[str]]:
+    """(endpoint names, model name, link keys) of one model-dashboard search record."""
+    model = dashboard.get("Model") or {}
+    containers = [model.get("PrimaryContainer") or {}] + list(model.get("Containers") or [])
+    keys: set[str] = set()
+    for c in containers:
+        package = c.get("ModelPackageName") or ""
+        if ":model-package/" in package:
+            group = package.split(":model-package/", 1)[1].split("/")[0]
+            keys.add(f"model:{group}")
+        if c.get("Image"):
+            keys.update(image_keys(c["Image"]))
+    endpoints = [e.get("EndpointName", "") for e in dashboard.get("Endpoints") or []
+                 if e.get("EndpointName")]
+    return endpoints, model.get("ModelName", ""), keys
+
+
+def image_keys(ref: str) -> set[str]:
+    """``image:<host>/<repo>`` (and ``image-digest:`` when pinned) for a container reference."""
+    name, _, digest = ref.partition("@")
+    head, _, rest = name.partition("/")
+    if not rest or ("." not in head and ":" not in head and head != "localhost"):
+        host, path = "docker.io", name
+        if "/" not in path:
+            path = f"library/{path}"
+    else:
+        host, path = head, rest
+    last = path.rsplit("/", 1)
+    if ":" in last[-1]:
+        path = path.rsplit(":", 1)[0]
+    out = {f"image:{host.lower()}/{path.lower()}"}
+    if digest.startswith("sha256:"):
+        out.add(f"image-digest:{digest}")
     return out
 
 

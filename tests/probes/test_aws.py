@@ -247,3 +247,19 @@ def test_alarm_and_target_classification() -> None:
     assert target_kind("arn:aws:sagemaker:eu-west-1:1:endpoint/x") is None
     assert target_kind("arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution") == "sagemaker-pipeline"
     assert target_kind("arn:aws:lambda:eu-west-1:1:function:f") == "lambda"
+
+
+def test_served_models_link_to_registry_and_images() -> None:
+    from probes.aws.serving import image_keys, model_links
+
+    record = {"Model": {"ModelName": "churn-v2", "PrimaryContainer": {
+        "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Churn/serve:1.2@sha256:" + "a" * 64,
+        "ModelPackageName": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-model/7"}},
+        "Endpoints": [{"EndpointName": "churn-0"}]}
+    endpoints, name, keys = model_links(record)
+    assert endpoints == ["churn-0"] and name == "churn-v2"
+    assert keys == {"model:churn-model",
+                    "image:123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn/serve",
+                    "image-digest:sha256:" + "a" * 64}
+    assert image_keys("python:3.11-slim") == {"image:docker.io/library/python"}
+    assert image_keys("localhost:5000/team/m:1") == {"image:localhost:5000/team/m"}
