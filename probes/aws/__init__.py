@@ -47,6 +47,21 @@ class AwsProbe(Probe):
         #: how the benchmark counts calls and the tests record every operation
         self.hooks = tuple(hooks)
 
+    def target_from_argument(self, argument: str) -> dict[str, Any] | None:
+        """``aws://<profile>[/<region>,<region>]`` or a role ARN to assume."""
+        if argument.startswith("arn:aws") and ":role/" in argument:
+            return {"name": "aws-" + argument.split(":")[4], "role_arn": argument}
+        if argument.startswith("aws://"):
+            profile, _, regions = argument[len("aws://"):].partition("/")
+            raw: dict[str, Any] = {"name": f"aws-{profile or 'default'}"}
+            if profile and profile != "default":
+                raw["profile"] = profile
+            if regions:
+                raw["regions"] = ("all-enabled" if regions == "all-enabled"
+                                  else [r for r in regions.split(",") if r])
+            return raw
+        return None
+
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
         from probes.aws.run import run
 

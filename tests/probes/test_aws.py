@@ -263,3 +263,17 @@ def test_served_models_link_to_registry_and_images() -> None:
                     "image-digest:sha256:" + "a" * 64}
     assert image_keys("python:3.11-slim") == {"image:docker.io/library/python"}
     assert image_keys("localhost:5000/team/m:1") == {"image:localhost:5000/team/m"}
+
+
+def test_target_from_cli_argument() -> None:
+    from probes.aws import AwsProbe
+
+    probe = AwsProbe()
+    assert probe.target_from_argument("aws://ml-prod/eu-west-1,us-east-1") == {
+        "name": "aws-ml-prod", "profile": "ml-prod", "regions": ["eu-west-1", "us-east-1"]}
+    assert probe.target_from_argument("aws://default/all-enabled") == {
+        "name": "aws-default", "regions": "all-enabled"}
+    assert probe.target_from_argument("arn:aws:iam::123456789012:role/auditor") == {
+        "name": "aws-123456789012", "role_arn": "arn:aws:iam::123456789012:role/auditor"}
+    assert probe.target_from_argument("https://github.com/x/y") is None
+    assert probe.target_from_argument("./repo") is None
