@@ -43,8 +43,3 @@ def run_probe(url: str | None, tmp_path: Path, allowed: tuple[str, ...] = (),
     target = build_target(raw)
     ctx = ProbeContext(probe="aws", cache_dir=tmp_path, policy=Policy(allowed), timeout=120)
     return Result(list(AwsProbe(hooks=hooks).collect(target, ctx)))
-
-
-def moto_gaps(result: Result) -> list[Unobserved]:
-    """Unobserved that only exist because moto lacks an API (HTTP 500 'not implemented')."""
-    return [u for u in result.unobserved if "server error (HTTP 500)" in u.reason]
