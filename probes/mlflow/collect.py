@@ -54,10 +54,10 @@ def collect(target: Target, ctx: ProbeContext) -> Found:
         version = conn.server_version()
         store = tracking_store(conn)
         exps = list_experiments(store, ctx.check)
-        auth = conn.auth_enforced() if has_credentials(conn.creds) else False
     except ProbeFailure as exc:
         yield ctx.unobserved(target, what, str(exc), ALL_SIGNALS)
         return
+    auth = _auth_enforced(conn)
     scheme = settings.tracking_uri.split("://", 1)[0] if "://" in settings.tracking_uri else "https"
     yield from findings.server(em, scheme, version, auth)
     yield from findings.experiments(em, exps)
@@ -67,6 +67,17 @@ def collect(target: Target, ctx: ProbeContext) -> Found:
                              f"skipped: {dead}", REGISTRY_SIGNALS)
         return
     yield from _registry(target, ctx, em, conn, settings)
+
+
+def _auth_enforced(conn: Connection) -> bool | None:
+    """Without credentials our own requests succeeded anonymously: not enforced. With them,
+    one anonymous request tells; if that fails, it stays unknown."""
+    if not has_credentials(conn.creds):
+        return False
+    try:
+        return conn.auth_enforced()
+    except ProbeFailure:
+        return None
 
 
 def _runs(target: Target, ctx: ProbeContext, em: findings.Emitter, store: Any,

@@ -134,6 +134,9 @@ class Connection:
         text = resp.text.strip()
         if _VERSION.match(text):
             return text
+        if resp.history and describe_body(resp) == "an HTML page":
+            raise AccessDenied(f"{self.host} redirected /version to an HTML page (a sign-in "
+                               "page?): give credentials the server accepts", 401)
         raise NotMlflow(f"{self.host} answered {describe_body(resp)} to /version: "
                         "not an MLflow tracking server")
 

@@ -98,6 +98,8 @@ def experiment_runs(em: Emitter, exp: Any, s: ExperimentRuns) -> Iterator[Eviden
     eid, name = s.experiment_id, clip(exp.name, 120) if exp is not None else s.experiment_id
     base = {"experiment": name, "experiment_id": eid, "sampled_runs": s.sampled,
             "sample_truncated": s.truncated}
+    if s.skipped:
+        base["skipped_runs"] = s.skipped
     run_loc = lambda run_id: em.loc("experiments", eid, "runs", run_id)  # noqa: E731
     yield em.ev("tracking.runs", Strength.OPERATING if s.last_30d else Strength.CONFIGURED,
                 em.loc("experiments", eid),

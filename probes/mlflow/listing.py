@@ -85,7 +85,7 @@ class RunSampler:
                 if s is None:
                     continue
                 if s.sampled < self.max_runs:
-                    s.add(run)
+                    _add(s, run)
                 else:
                     s.truncated = True
             fetched += len(page)
@@ -110,12 +110,20 @@ class RunSampler:
         while s.sampled < self.max_runs:
             page = self._search([exp_id], min(self.page_size, self.max_runs - s.sampled), token)
             for run in page:
-                s.add(run)
+                _add(s, run)
             token = page.token
             if not token:
                 return s
         s.truncated = True
         return s
+
+
+def _add(summary: ExperimentRuns, run: Any) -> None:
+    """One malformed run must not end the listing: it is counted as skipped."""
+    try:
+        summary.add(run)
+    except Exception:
+        summary.skipped += 1
 
 
 def list_registered_models(store: Any, check: Callable[[], None]) -> list[Any]:

@@ -46,6 +46,7 @@ class ExperimentRuns:
     experiment_id: str
     now_ms: int
     sampled: int = 0
+    skipped: int = 0
     truncated: bool = False
     last_7d: int = 0
     last_30d: int = 0

@@ -131,3 +131,39 @@ def test_evidence_is_deterministic_apart_from_time(mlflow_servers, mlflow_collec
     strip = lambda c: sorted((e.signal, e.locator, str(e.attributes)) for e in c.evidence  # noqa: E731
                              if not e.signal.startswith("tempo."))
     assert strip(a) == strip(b)
+
+
+def test_target_settings_are_validated() -> None:
+    import pytest
+
+    from auditor.config import ConfigError, build_target
+
+    t = build_target({"name": "m", "kind": "mlflow", "tracking_uri": "https://mlflow.example.com/",
+                      "max_runs_per_experiment": 50})
+    assert t.settings.tracking_uri == "https://mlflow.example.com"
+    assert t.settings.max_runs_per_experiment == 50
+    with pytest.raises(ConfigError, match="tracking_uri"):
+        build_target({"name": "m", "kind": "mlflow", "tracking_uri": "sqlite:///mlflow.db"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        build_target({"name": "m", "kind": "mlflow", "tracking_uri": "http://h", "token": "x"})
+
+
+def test_command_line_arguments() -> None:
+    from probes.mlflow import MlflowProbe
+
+    probe = MlflowProbe()
+    assert probe.target_from_argument("mlflow+https://mlflow.example.com") == {
+        "tracking_uri": "https://mlflow.example.com"}
+    assert probe.target_from_argument("databricks://prod") == {"tracking_uri": "databricks://prod"}
+    assert probe.target_from_argument("https://prometheus.example.com") is None
+
+
+def test_metric_names_are_matched_as_words() -> None:
+    from probes.mlflow.patterns import categories
+
+    assert categories("feature_psi") == {"drift"} and categories("val/ks_stat") == {"drift"}
+    assert categories("epsilon") == set() and categories("tasks_done") == set()
+    assert categories("demographic_parity_ratio") == {"fairness"}
+    assert categories("shap_mean_abs") == {"explainability"}
+    assert categories("null_fraction") == {"data_quality"}
+    assert categories("validation_passed") == {"gate"}
