@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
 from probes.git import history
 from probes.git.detect import ci, code, data, dependencies, environment, governance, iac, manifests
 from probes.git.gitcmd import BlobReader, GitError
-from probes.git.scan import Scan
+from probes.git.scan import Scan, pathspec
 from probes.git.settings import GitSettings
-from probes.git.source import EmptyRepository, SourceError, open_repository
+from probes.git.source import EmptyRepository, Repo, SourceError, open_repository
 from probes.git.tree import (
     SUBMODULE,
     SYMLINK,
@@ -51,11 +51,20 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
         return
     for note in repo.notes:
         yield ctx.unobserved(target, what="fetch", reason=note)
+    # The git greps only need the commit: in a full repository they start now and run while
+    # the tree is listed and the small files are read. (In a partial clone they wait for the
+    # blob prefetch, or git would fetch every blob it searches one by one.)
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-grep")
+    greps: dict[str, Future] = {}
+    if not repo.partial:
+        greps = {"code": pool.submit(code.run_grep, repo, settings.subdir),
+                 "config": pool.submit(_config_grep, repo, settings.subdir)}
     try:
         entries = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
     except GitError as exc:
         yield ctx.unobserved(target, what="tree", reason=f"cannot list the tree: {exc}",
                              signals=all_signals)
+        pool.shutdown(wait=False)
         return
     if settings.subdir and not entries:
         yield ctx.unobserved(target, what=f"subdir {settings.subdir}",
@@ -64,19 +73,19 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
     reader = BlobReader(repo.git)
     try:
         if repo.partial:
-            wanted = [e for e in entries if e.is_blob and _maybe_read(e)]
+            wanted = [e for e in entries if e.is_blob and _maybe_read(e)]  # partial clones only
             try:
                 prefetch(repo.git, repo.head, wanted)
                 fill_sizes(repo.git, wanted)
             except GitError as exc:
                 yield ctx.unobserved(target, what="blobs", reason=f"cannot fetch file contents: {exc}")
-        scan = Scan(target=target, ctx=ctx, repo=repo, entries=entries, reader=reader,
+        scan = Scan(target=target, ctx=ctx, repo=repo, tree=entries, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir)
-        # the two git greps run in the background while the small files are read
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-grep")
-        code_grep = pool.submit(code.run_grep, scan)
-        config_grep = pool.submit(_config_candidates, scan)
+        if not greps:
+            greps = {"code": pool.submit(code.run_grep, repo, settings.subdir),
+                     "config": pool.submit(_config_grep, repo, settings.subdir)}
         pool.shutdown(wait=False)
+        config_grep = once(lambda: _config_candidates(scan, greps["config"].result()))
         yield from _links_and_modules(scan)
         steps: list[tuple[str, tuple[str, ...], Callable[[], Iterator[Evidence]]]] = [
             ("history", ("vcs", "tempo"),
@@ -89,13 +98,13 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
             ("deployment config", ("serving", "schedule", "pipeline", "distributed", "monitoring",
                                    "security", "deploy", "compute", "image", "cost", "audit",
                                    "remediation"),
-             lambda: manifests.detect(scan, config_grep.result()[0])),
+             lambda: manifests.detect(scan, config_grep()[0])),
             ("infrastructure as code", ("iac", "security", "audit", "cost", "serving"),
-             lambda: iac.detect(scan, config_grep.result()[1])),
+             lambda: iac.detect(scan, config_grep()[1])),
             ("data versioning", ("data_versioning", "lineage", "pipeline"), lambda: data.detect(scan)),
             ("governance", ("docs", "review", "quality", "governance"), lambda: governance.detect(scan)),
             ("code", ("tool", "registry", "pipeline", "lineage", "metadata", "monitoring"),
-             lambda: code.detect(scan, code_grep.result)),
+             lambda: code.detect(scan, greps["code"].result)),
         ]
         for area, signals, run in steps:
             try:
@@ -125,7 +134,7 @@ def _maybe_read(e: Entry) -> bool:
 def _links_and_modules(scan: Scan) -> Iterator[Unobserved]:
     """Symlinks are never followed; those pointing outside the repository are noted."""
     subs = 0
-    for entry in scan.entries:
+    for entry in scan.tree.special():
         if entry.mode == SYMLINK:
             if resolve_symlink(entry, scan.reader) is None:
                 scan.note(entry.path, "symlink points outside the repository; not followed")
@@ -143,14 +152,29 @@ _HANDLED_ELSEWHERE = re.compile(
     r"(environment|conda)[\w.-]*\.ya?ml$|\.devcontainer|buildspec|cloudbuild|dependabot)")
 
 
-def _config_candidates(scan: Scan) -> tuple[list[Entry], list[Entry]]:
+def _config_grep(repo: Repo, subdir: str | None) -> bytes:
     """YAML/JSON files that look like Kubernetes manifests, rule files or CloudFormation,
     found with one ``git grep -l`` instead of parsing every YAML file."""
     args = ["grep", "-l", "-I", "-E", "--null", "--full-name"]
     for p in _MANIFEST_PATTERNS:
         args += ["-e", p]
-    out = scan.repo.git.run(*args, scan.repo.head,
-                            *scan.pathspec("*.yaml", "*.yml", "*.json", "*.template"), ok_codes=(0, 1))
+    return repo.git.run(*args, repo.head, *pathspec(subdir, "*.yaml", "*.yml", "*.json", "*.template"),
+                        ok_codes=(0, 1))
+
+
+def once(compute: Callable[[], tuple[list[Entry], list[Entry]]]):
+    """Compute once, on first use (both the manifest and the IaC detector need it)."""
+    cache: list = []
+
+    def get():
+        if not cache:
+            cache.append(compute())
+        return cache[0]
+
+    return get
+
+
+def _config_candidates(scan: Scan, out: bytes) -> tuple[list[Entry], list[Entry]]:
     prefix = scan.repo.head + ":"
     k8s, cfn = [], []
     for raw in out.split(b"\0"):

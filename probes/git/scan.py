@@ -12,7 +12,7 @@ from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeContext, Target
 from probes.git.gitcmd import BlobReader
 from probes.git.source import Repo
-from probes.git.tree import Entry
+from probes.git.tree import Entry, Tree
 from probes.git.yamlines import ParseError, load_yaml
 
 MAX_NOTES = 25
@@ -46,6 +46,12 @@ def may_matter(low_path: str) -> bool:
 TEST_FILE = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py)$")  # per-file notes (skipped, malformed) before they are summarised
 
 
+def pathspec(subdir: str | None, *globs: str) -> list[str]:
+    """``git grep`` pathspecs limited to ``subdir`` when one is set."""
+    base = (subdir or "").strip("/")
+    return ["--", *((f"{base}/{g}" if base else g) for g in globs)]
+
+
 @dataclass
 class Declared:
     """A package found in a dependency file."""
@@ -61,10 +67,9 @@ class Scan:
     target: Target
     ctx: ProbeContext
     repo: Repo
-    entries: list[Entry]
+    tree: Tree
     reader: BlobReader
     max_file_bytes: int
-    by_path: dict[str, Entry] = field(default_factory=dict)
     pending: list[Unobserved] = field(default_factory=list)
     declared: dict[str, Declared] = field(default_factory=dict)  # normalised package → where
     locked_versions: dict[str, str] = field(default_factory=dict)  # package → version in a lock
@@ -79,23 +84,22 @@ class Scan:
     test_files: list[Entry] = field(default_factory=list)
     prefetched: dict[str, bytes | None] = field(default_factory=dict)
 
+    @property
+    def by_path(self) -> Tree:
+        return self.tree
+
     def __post_init__(self) -> None:
-        """One pass over the tree: an index by path, and the few files detectors look at."""
-        self.by_path = {}
-        for e in self.entries:
-            self.by_path[e.path] = e
-            if not e.is_blob:
-                continue
-            low = e.path.lower()
+        """One pass over the paths (strings only): the few files detectors look at."""
+        tree = self.tree
+        for path in tree.blob_paths():
+            low = path.lower()
             if may_matter(low):
-                self.interesting.append(e)
+                self.interesting.append(tree[path])
             if low.endswith(".py") and ("test" in low or "conftest" in low) and TEST_FILE.search(low):
-                self.test_files.append(e)
+                self.test_files.append(tree[path])
 
     def pathspec(self, *globs: str) -> list[str]:
-        """``git grep`` pathspecs limited to ``subdir`` when one is set."""
-        base = (self.subdir or "").strip("/")
-        return ["--", *((f"{base}/{g}" if base else g) for g in globs)]
+        return pathspec(self.subdir, *globs)
 
     # -- output -------------------------------------------------------------------------
     def ev(self, signal: str, strength: Strength, path: str = "", line: int | None = None,

@@ -236,3 +236,25 @@ def test_no_heavy_imports():
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import probes.git"],
                          capture_output=True, text=True, check=True).stderr
     assert not re.search(r"\|\s+(git|mlflow|boto3|kubernetes)(\.|$)", out, re.M)
+
+
+def test_imports_inside_functions_aliases_and_multiline_from_imports_count(tmp_path):
+    import git
+
+    repo = git.Repo.init(tmp_path / "r")
+    files = {
+        "train.py": "def main():\n    import mlflow as ml\n    ml.log_metric('auc', 0.9)\n",
+        "tune.py": "from optuna import (\n    create_study,\n    Trial,\n)\nstudy = create_study()\n",
+        "idle.py": "import wandb\nprint('never calls it')\n",
+    }
+    for name, text in files.items():
+        (tmp_path / "r" / name).write_text(text)
+    repo.index.add(list(files))
+    repo.index.commit("code", author=git.Actor("A", "a@x"), committer=git.Actor("A", "a@x"))
+    evidence, unobserved = run(tmp_path / "r", tmp_path)
+    assert unobserved == []
+    by_tool = {(e.attributes.get("tool"), e.signal): e for e in evidence if e.signal.startswith("tool.")}
+    assert by_tool[("mlflow", "tool.experiment_tracking")].strength == Strength.CONFIGURED
+    assert where(by_tool[("mlflow", "tool.experiment_tracking")]) == "train.py:2"
+    assert by_tool[("optuna", "tool.tuning")].strength == Strength.CONFIGURED
+    assert by_tool[("wandb", "tool.experiment_tracking")].strength == Strength.DECLARED  # imported, never called

@@ -103,7 +103,7 @@ def test_malformed_yaml_toml_json_and_notebook(tmp_path):
         "notebooks/broken.ipynb": '{\n "cells": [\n  {"cell_type": "code", "source": [\n    "import mlflow\\n",\n',
         "docker-compose.yml": "services:\n  a: {image: x\n",
         "Dockerfile": "FROM python:3.11-slim\n",
-        "src/bad.py": "import mlflow\ndef f(:\n",
+        "src/bad.py": "import mlflow\nfrom sklearn import (\n",
     })
     evidence, unobserved = run(tmp_path, path=str(tmp_path / "r"))
     reasons = {u.what: u.reason for u in unobserved}

@@ -14,7 +14,8 @@ from auditor.catalog import Tool, taxonomy
 from auditor.evidence import Evidence, Strength
 from probes.git.detect.code_patterns import CALLS, MODEL_NAME, MODEL_REF
 from probes.git.gitcmd import GitError
-from probes.git.scan import Scan
+from probes.git.scan import Scan, pathspec
+from probes.git.source import Repo
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 CODE_GLOBS = ("*.py", "*.ipynb")
@@ -32,19 +33,20 @@ def import_pattern() -> str:
     return r'^\s*"?\s*(from|import)\s+(' + "|".join(re.escape(t) for t in tops) + r")\b"
 
 
-def grep_command(scan: Scan, mode: str = "-P") -> list[str]:
+def grep_command(repo: Repo, subdir: str | None, mode: str = "-P") -> list[str]:
     """One ``git grep`` over the tree for imports of known tools (narrows the candidates)."""
     return ["grep", "-n", "-I", "--null", "--no-color", "--full-name", mode, "-e", import_pattern(),
-            scan.repo.head, *scan.pathspec(*CODE_GLOBS)]
+            repo.head, *pathspec(subdir, *CODE_GLOBS)]
 
 
-def run_grep(scan: Scan) -> bytes:
+def run_grep(repo: Repo, subdir: str | None) -> bytes:
+    """Needs only the repository, so it can start before the tree is listed."""
     try:
-        return scan.repo.git.run(*grep_command(scan, "-P"), ok_codes=(0, 1))
+        return repo.git.run(*grep_command(repo, subdir, "-P"), ok_codes=(0, 1))
     except GitError as exc:  # git built without PCRE: the (slower) POSIX engine
         if "perl" not in str(exc).lower() and "pcre" not in str(exc).lower():
             raise
-        return scan.repo.git.run(*grep_command(scan, "-E"), ok_codes=(0, 1))
+        return repo.git.run(*grep_command(repo, subdir, "-E"), ok_codes=(0, 1))
 
 
 def parse_grep(scan: Scan, out: bytes) -> dict[str, FileHits]:
@@ -88,7 +90,7 @@ def _modules(text: str) -> list[str]:
 def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterator[Evidence]:
     tax = taxonomy()
     try:
-        hits = parse_grep(scan, grep_output() if grep_output else run_grep(scan))
+        hits = parse_grep(scan, grep_output() if grep_output else run_grep(scan.repo, scan.subdir))
     except GitError as exc:
         scan.pending.append(scan.ctx.unobserved(scan.target, what="python code",
                                                 reason=f"git grep failed: {exc}",
@@ -184,20 +186,30 @@ def _calls(scan: Scan, path: str, text: str, cats: set[str], tools: set[str]) ->
 def _called_tools(scan: Scan, path: str, text: str) -> set[str]:
     """Tools whose imported names are called (or used as decorators or base classes).
 
-    Imports are read from the ``ast`` (aliases, multi-line ``from`` imports); uses are found
-    with one regex over the text, which is far cheaper than walking every node."""
+    Only the import statements are parsed with ``ast`` (aliases, multi-line ``from``
+    imports, imports inside functions); uses are found with one regex over the text. Parsing
+    whole files cost more than everything else the probe does on a large repository."""
     sources = _notebook_cells(scan, path, text) if path.endswith(".ipynb") else [text]
     called: set[str] = set()
     for source in sources:
+        statements = [(source.count("\n", 0, m.start()) + 1, m.group(0).strip())
+                      for m in _IMPORT_STATEMENT.finditer(source)]
         try:
-            tree = ast.parse(source)
+            tree = ast.parse("\n".join(s for _, s in statements))
         except (SyntaxError, ValueError, RecursionError) as exc:
+            n = getattr(exc, "lineno", None)
+            line = statements[n - 1][0] if n and 0 < n <= len(statements) else "?"
             if not path.endswith(".ipynb"):
-                scan.note(path, f"invalid Python: line {getattr(exc, 'lineno', '?')}: "
-                                f"{getattr(exc, 'msg', type(exc).__name__)}")
+                scan.note(path, f"invalid Python: line {line}: {getattr(exc, 'msg', type(exc).__name__)}")
             continue
         called |= _called_in(tree, source)
     return called
+
+
+#: an import statement, with a parenthesised name list spanning lines or backslash continuations
+_IMPORT_STATEMENT = re.compile(
+    r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]"
+    r"(?:[^\n\\]|\\\n)*)", re.M)
 
 
 def _notebook_cells(scan: Scan, path: str, text: str) -> list[str]:
@@ -221,8 +233,7 @@ def _notebook_cells(scan: Scan, path: str, text: str) -> list[str]:
 
 
 def _imports(tree: ast.AST) -> dict[str, str]:
-    """Local name → imported dotted module, from module-level statements (and one level of
-    ``if``/``try`` blocks, where optional imports live)."""
+    """Local name → imported dotted module, from the parsed import statements."""
     bound: dict[str, str] = {}
     stack = list(getattr(tree, "body", []))
     depth = {id(n): 0 for n in stack}
