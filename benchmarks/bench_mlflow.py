@@ -114,7 +114,11 @@ def collect_once(url: str, trace: bool = False) -> tuple[float, int, Counter, in
 
     def counting_send(self, request, **kwargs):  # noqa: ANN001, ANN003
         counts[request.path_url.split("?")[0]] += 1
-        return original(self, request, **kwargs)
+        t = time.perf_counter()
+        try:
+            return original(self, request, **kwargs)
+        finally:
+            counts["(seconds waiting for the server)"] += time.perf_counter() - t
 
     requests.Session.send = counting_send
     if trace:
@@ -188,11 +192,13 @@ def main() -> None:
         "/api/2.0/mlflow/model-versions/search": math.ceil(min(n_versions, s.max_model_versions)
                                                            / min(s.max_model_versions, 10_000)),
     }
+    waiting = counts.pop("(seconds waiting for the server)", 0.0)
     total, need = sum(counts.values()), sum(minimum.values())
     print(f"data: {args.experiments} experiments x {args.runs_per_experiment} runs, "
           f"{args.models} models x {args.versions} versions; runs sampled: {sampled}")
     print(f"wall time: median {statistics.median(walls):.2f}s over {len(walls)} runs "
-          f"({', '.join(f'{w:.2f}' for w in walls)}); {items} evidence items")
+          f"({', '.join(f'{w:.2f}' for w in walls)}); {items} evidence items; of the last run "
+          f"{waiting:.2f}s waiting for the server (its SQL store builds every run)")
     print(f"requests: {total} vs minimum pages {need} (ratio {total / need:.2f}; page sizes: runs "
           f"{s.runs_page_size}, experiments {EXPERIMENTS_PAGE}, models {MODELS_PAGE})")
     for path in sorted(set(counts) | set(minimum)):
