@@ -166,7 +166,8 @@ def main() -> None:
         print(f"populated {key} in {time.perf_counter() - t0:.1f}s -> {db}")
     port = free_port()
     proc = start([exe, "server", "--backend-store-uri", f"sqlite:///{db}", "--default-artifact-root",
-                  str(base / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                  str(base / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                          "--uvicorn-opts", "--timeout-graceful-shutdown 1"],
                  str(base / "server.log"), env={"MLFLOW_TRACKING_URI": ""})
     url = f"http://127.0.0.1:{port}"
     try:

@@ -214,7 +214,8 @@ def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             port = free_port()
             proc = start([exe, "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
                           "--default-artifact-root", str(d / "artifacts"), "--host", "127.0.0.1",
-                          "--port", str(port), "--workers", "1"],
+                          "--port", str(port), "--workers", "1",
+                          "--uvicorn-opts", "--timeout-graceful-shutdown 1"],
                          str(d / "server.log"), env={"MLFLOW_TRACKING_URI": ""})
             procs.append(proc)
             servers[name] = (MlflowServer(name, f"http://127.0.0.1:{port}", facts), proc)
