@@ -99,6 +99,9 @@ def test_production_server(mlflow_servers, mlflow_collect) -> None:
     assert churn.attributes["link_keys"] == ["model:churn"]
     assert churn.locator == f"mlflow://{host}/models/churn/versions/3"
     assert fraud.attributes["versions_without_source_run"] == 1  # the lineage gap
+    assert fraud.attributes["stages"] == {"None": 1, "Production": 1}
+    lead = sig["tempo.promotion_lead_time_days"][0].attributes
+    assert lead["samples"] == 1 and 0 <= lead["value"] < 1 and lead["unit"] == "days"
     assert sig["lineage.model"][0].attributes["models_with_gaps"] == ["fraud"]
     approval = sig["governance.approval"][0]
     assert approval.attributes["model"] == "churn" and approval.locator.endswith("/versions/2")

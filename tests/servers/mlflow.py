@@ -157,6 +157,9 @@ def _populate_production(c: Any, art: str, sha: str) -> dict[str, Any]:
     c.create_model_version("fraud", f"runs:/{train_runs[3]}/model", run_id=train_runs[3])
     c.create_model_version("fraud", "s3://models/fraud/manual-upload")  # no source run
     c.set_registered_model_alias("fraud", "production", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stages are deprecated in favour of aliases
+        c.transition_model_version_stage("fraud", "1", "Production")
     return {"train_runs": train_runs, "experiments": {"churn-training": train,
             "churn-monitoring": monitor, "fraud-training": fraud}}
 
