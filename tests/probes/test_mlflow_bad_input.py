@@ -54,6 +54,18 @@ def test_403_names_the_missing_permission(mlflow_stub, mlflow_collect) -> None:
     assert "HTTP 403" in u.reason and "READ permission" in u.reason
 
 
+def test_403_on_the_registry_only(mlflow_servers, mlflow_stub, mlflow_collect) -> None:
+    """Tracking is readable, the registry is not: runs are reported, the registry is unknown."""
+    with mlflow_stub("deny_registry", upstream=mlflow_servers["production"].url) as srv:
+        got = mlflow_collect(srv.url)
+    sig = got.signals()
+    assert "lineage.code" in sig and "registry.model_version" not in sig
+    [u] = got.unobserved
+    _one_line(u.reason)
+    assert u.what.startswith("model registry on ") and "HTTP 403" in u.reason
+    assert "registry" in u.signals and "tracking" not in u.signals
+
+
 def test_auth_proxy_token_from_env_setting(mlflow_servers, mlflow_stub, mlflow_collect,
                                            monkeypatch) -> None:
     """A server behind a Bearer-token proxy: the right token reads everything and auth is

@@ -271,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(401, b"Unauthorized", "text/plain")
             if auth != f"Bearer {PROXY_TOKEN}":
                 return self._reply(403, b'{"error_code": "PERMISSION_DENIED"}', "application/json")
+        if mode == "deny_registry" and ("registered-models" in self.path or "model-versions" in self.path):
+            return self._reply(403, b'{"error_code": "PERMISSION_DENIED"}', "application/json")
         if mode == "stall" and n > srv.stall_after:
             srv.release.wait(30)
             return None
@@ -312,8 +314,9 @@ class _StubServer(ThreadingHTTPServer):
 
 @contextlib.contextmanager
 def stub_server(mode: str, upstream: str | None = None, stall_after: int = 0) -> Iterator[_StubServer]:
-    """``html`` | ``json`` | ``401`` | ``403`` | ``auth`` (Bearer proxy) | ``stall`` (proxy that
-    stops answering after ``stall_after`` requests)."""
+    """``html`` | ``json`` | ``401`` | ``403`` | ``auth`` (Bearer proxy) | ``deny_registry``
+    (proxy answering 403 to registry calls) | ``stall`` (proxy that stops answering after
+    ``stall_after`` requests)."""
     srv = _StubServer(mode, upstream, stall_after)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
