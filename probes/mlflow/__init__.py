@@ -12,17 +12,14 @@ from typing import Any, ClassVar
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Probe, ProbeContext, Settings, Target
 from probes.mlflow.settings import MlflowSettings
+from probes.mlflow.signals import ALL_SIGNALS
 
 __all__ = ["MlflowProbe", "MlflowSettings"]
 
 
 class MlflowProbe(Probe):
     kind = "mlflow"
-    signals: ClassVar[tuple[str, ...]] = (
-        "tracking", "tool", "metadata", "tempo", "lineage", "schedule", "distributed",
-        "monitoring", "fairness", "explainability", "data_validation", "validation", "compute",
-        "platform", "registry", "governance",
-    )
+    signals: ClassVar[tuple[str, ...]] = ALL_SIGNALS
     settings_model: ClassVar[type[Settings]] = MlflowSettings
     description = ("MLflow tracking server and model registry: experiments, newest runs, "
                    "lineage, checks, registered models, tempo")

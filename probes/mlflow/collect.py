@@ -26,16 +26,7 @@ from probes.mlflow.listing import (
 from probes.mlflow.registry import summarize_registry
 from probes.mlflow.runs import ExperimentRuns, now_ms
 from probes.mlflow.settings import MlflowSettings
-
-RUN_SIGNALS = ("tracking.runs", "schedule", "lineage.code", "lineage.data", "distributed",
-               "monitoring", "fairness", "explainability", "data_validation", "validation",
-               "compute", "platform", "tempo.training_runs_per_week")
-REGISTRY_SIGNALS = ("registry", "governance", "lineage.model", "metadata",
-                    "tempo.model_versions_per_month", "tempo.promotion_lead_time_days",
-                    "tempo.production_model_age_days")
-ALL_SIGNALS = ("tracking", "tool", "metadata", "tempo", "lineage", "schedule", "distributed",
-               "monitoring", "fairness", "explainability", "data_validation", "validation",
-               "compute", "platform", "registry", "governance")
+from probes.mlflow.signals import ALL_SIGNALS, REGISTRY_SIGNALS, RUN_SIGNALS
 
 Found = Iterator[Evidence | Unobserved]
 
@@ -58,7 +49,7 @@ def collect(target: Target, ctx: ProbeContext) -> Found:
         yield ctx.unobserved(target, what, str(exc), ALL_SIGNALS)
         return
     auth = _auth_enforced(conn)
-    scheme = settings.tracking_uri.split("://", 1)[0] if "://" in settings.tracking_uri else "https"
+    scheme = "http" if settings.tracking_uri.startswith("http://") else "https"
     yield from findings.server(em, scheme, version, auth)
     yield from findings.experiments(em, exps)
     dead = yield from _runs(target, ctx, em, store, exps, settings)
