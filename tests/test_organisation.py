@@ -1,0 +1,103 @@
+"""One audit over every kind of source at once, as a platform team would run it: git, a
+Kubernetes cluster, Prometheus/Alertmanager, a container registry and an AWS account, in
+three teams. Probes run concurrently; scopes pool their targets' evidence; nothing secret
+reaches any report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from auditor import registry
+from auditor.audit import run_audit
+from auditor.config import AuditConfig, build_target
+from auditor.probe import Policy
+from tests.repos import make_stage6_repo
+from tests.servers import aws_seed
+from tests.servers.aws import FAKE_KEYS, moto_post
+from tests.servers.kubernetes import TOKEN, write_kubeconfig
+from tests.servers.prometheus import GITLAB_TRIGGER_TOKEN, PROM_PASSWORD, PROM_USER, SLACK_SECRET
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "auditor/schema/assessment.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory, kube_api, prometheus_stack, oci_registry, moto_server):
+    tmp = tmp_path_factory.mktemp("org")
+    aws_url = moto_server
+    moto_post(aws_url, "/moto-api/reset")
+    aws_seed.production_account(aws_url, ("eu-west-1", "us-east-1"))
+    kubeconfig = write_kubeconfig(tmp / "kubeconfig", kube_api.url, TOKEN, context="prod")
+    docker_config = tmp / "docker-config.json"
+    docker_config.write_text("{}")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ORG_PROM_USER", PROM_USER)
+    mp.setenv("ORG_PROM_PASSWORD", PROM_PASSWORD)
+    for key, value in FAKE_KEYS.items():
+        mp.setenv(key, value)
+    mp.delenv("AWS_PROFILE", raising=False)
+    mp.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    targets = [
+        build_target({"name": "churn", "kind": "git", "path": str(make_stage6_repo(tmp / "churn")),
+                      "labels": {"team": "retention"}}),
+        build_target({"name": "prod-cluster", "kind": "kubernetes", "kubeconfig": str(kubeconfig),
+                      "context": "prod", "labels": {"team": "platform"}}),
+        build_target({"name": "prom", "kind": "prometheus", "url": prometheus_stack.url,
+                      "alertmanager_url": prometheus_stack.alertmanager_url,
+                      "username_env": "ORG_PROM_USER", "password_env": "ORG_PROM_PASSWORD",
+                      "labels": {"team": "platform"}}),
+        build_target({"name": "registry", "kind": "oci", "url": oci_registry.url,
+                      "docker_config": str(docker_config), "repositories": ["ml/*"],
+                      "labels": {"team": "vision"}}),
+        build_target({"name": "ml-prod", "kind": "aws", "regions": ["eu-west-1", "us-east-1"],
+                      "endpoint_url": aws_url, "max_attempts": 1, "labels": {"team": "platform"}}),
+    ]
+    kube_api.reset()
+    cfg = AuditConfig(targets=targets, policy=Policy(("eu-west-1",)))
+    try:
+        yield run_audit(cfg, cache_dir=tmp / "cache", jobs=4)
+    finally:
+        mp.undo()
+        moto_post(aws_url, "/moto-api/reset")
+
+
+def stage(a, kind, name):
+    return next(p["stage"] for p in a["placements"] if p["scope"] == {"kind": kind, "name": name})
+
+
+def test_every_probe_ran_and_the_document_is_valid(org):
+    assert {t["probe"] for t in org["probes"]} == {"git", "kubernetes", "prometheus", "oci", "aws"}
+    assert all(t["status"] == "ok" for t in org["targets"]), org["unobserved"]
+    jsonschema.validate(org, SCHEMA)
+
+
+def test_organisation_pools_what_its_teams_have(org):
+    teams = {t: stage(org, "team", t) for t in ("retention", "platform", "vision")}
+    assert stage(org, "org", "organisation") >= max(teams.values())
+    org_met = {c["id"] for c in org["capabilities"] if c["scope"]["kind"] == "org" and c["status"] == "met"}
+    for team in teams:
+        team_met = {c["id"] for c in org["capabilities"]
+                    if c["scope"] == {"kind": "team", "name": team} and c["status"] == "met"}
+        assert team_met <= org_met, team
+    # the cluster and the AWS account show what the repository alone cannot: audit logging
+    assert "audit_logging" in org_met
+    assert stage(org, "target", "churn") == 6
+
+
+def test_inventory_and_compliance_span_sources(org):
+    teams_by_tool = {t["tool"]: set(t["teams"]) for t in org["inventory"]["tools"]}
+    assert len({team for teams in teams_by_tool.values() for team in teams}) >= 2
+    residency = next(c for c in org["compliance"] if c["id"] == "data_residency")
+    assert residency["status"] == "fail" and any("us-east-1" in v for v in residency["violations"])
+
+
+def test_no_secret_in_any_report(org):
+    known = [TOKEN, PROM_PASSWORD, GITLAB_TRIGGER_TOKEN, SLACK_SECRET]
+    for name, item in registry.reports().items():
+        text = item.obj().render(org)
+        for secret in known:
+            assert secret not in text, (name, secret)
