@@ -29,11 +29,12 @@ class HtmlReport:
     def render(self, assessment: dict[str, Any]) -> str:
         primary = assessment["frameworks"][0]["id"]
         stage_of = view.framework_stage_of(assessment)[primary]
+        order = view.framework_order(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         scopes = [
             {"placement": p,
              "capabilities": sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
-                                    key=lambda c: (stage_of.get(c["id"], 99), c["id"]))}
+                                    key=lambda c: (order.get(c["id"], 999), c["id"]))}
             for p in view.placements_sorted(assessment) if p["framework"] == primary
         ]
         return _template().render(a=assessment, scopes=scopes, stage_of=stage_of,

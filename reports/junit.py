@@ -16,6 +16,7 @@ class JunitReport:
     def render(self, assessment: dict[str, Any]) -> str:
         fw = assessment["frameworks"][0]
         stage_of = view.framework_stage_of(assessment)[fw["id"]]
+        order = view.framework_order(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         evidence = view.evidence_index(assessment)
         suites = []
@@ -25,7 +26,7 @@ class JunitReport:
                 continue
             key = (p["scope"]["kind"], p["scope"]["name"])
             caps = sorted((c for c in by_scope[key] if c["id"] in stage_of),
-                          key=lambda c: (stage_of[c["id"]], c["id"]))
+                          key=lambda c: (order[c["id"]], c["id"]))
             cases = []
             s_fail = s_skip = 0
             for c in caps:

@@ -32,13 +32,14 @@ class MarkdownReport:
         evidence = view.evidence_index(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         stage_of = view.framework_stage_of(assessment)
+        order = view.framework_order(assessment)
         primary = assessment["frameworks"][0]["id"]
         scopes = []
         for p in view.placements_sorted(assessment):
             if p["framework"] != primary:
                 continue
             caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
-                          key=lambda c: (stage_of[primary].get(c["id"], 99), c["id"]))
+                          key=lambda c: (order.get(c["id"], 999), c["id"]))
             scopes.append({"placement": p, "capabilities": caps})
         return _template().render(a=assessment, evidence=evidence, scopes=scopes,
                                   placements=view.placements_sorted(assessment),

@@ -42,3 +42,12 @@ def framework_stage_of(assessment: dict[str, Any]) -> dict[str, dict[str, int]]:
                 table.setdefault(cid, stage["number"])
         out[fw["id"]] = table
     return out
+
+
+def framework_order(assessment: dict[str, Any]) -> dict[str, int]:
+    """capability id → its position in the first framework (stage by stage, as written)."""
+    order: dict[str, int] = {}
+    for stage in assessment["frameworks"][0]["stages"]:
+        for cid in stage["requires"]:
+            order.setdefault(cid, len(order))
+    return order
