@@ -84,8 +84,8 @@ def test_research_server_places_low(mlflow_servers, tmp_path) -> None:
     assert place["stage"] == 0  # no repository audited: version control is not shown
 
 
-def test_unreachable_server_is_unknown_not_unmet(unreachable_url, tmp_path) -> None:
-    a = _audit(tmp_path, unreachable_url, team="ghost")
+def test_unreachable_server_is_unknown_not_unmet(mlflow_unreachable_url, tmp_path) -> None:
+    a = _audit(tmp_path, mlflow_unreachable_url, team="ghost")
     caps = _caps(a)
     assert a["partial"] is True
     assert caps["experiment_tracking"] == "unknown"

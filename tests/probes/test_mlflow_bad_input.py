@@ -15,8 +15,8 @@ def _one_line(reason: str) -> None:
     assert reason and "\n" not in reason and len(reason) <= 300
 
 
-def test_unreachable_uri(unreachable_url, mlflow_collect) -> None:
-    got = mlflow_collect(unreachable_url, max_retries=1)
+def test_unreachable_uri(mlflow_unreachable_url, mlflow_collect) -> None:
+    got = mlflow_collect(mlflow_unreachable_url, max_retries=1)
     assert got.evidence == []
     [u] = got.unobserved
     _one_line(u.reason)

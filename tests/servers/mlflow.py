@@ -23,7 +23,6 @@ import http.client
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 import warnings
@@ -335,10 +334,9 @@ def mlflow_stub():
 
 
 @pytest.fixture(scope="session")
-def unreachable_url() -> str:
+def mlflow_unreachable_url() -> str:
     """A loopback port nobody listens on."""
-    with tempfile.TemporaryDirectory():
-        return f"http://127.0.0.1:{free_port()}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @dataclass
