@@ -7,6 +7,7 @@ Matching is on lower-cased names split at separators, so ``psi`` matches ``featu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # category -> word patterns (regex fragments matched against whole "words" of a name)
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -36,7 +37,9 @@ DISTRIBUTED_PARAMS = ("world_size", "num_nodes", "nnodes", "num_workers", "num_g
                       "instance_count", "num_processes", "n_workers")
 
 
-def categories(name: str) -> set[str]:
-    """Categories a metric, tag or artifact name belongs to (usually none)."""
+@lru_cache(maxsize=8192)
+def categories(name: str) -> frozenset[str]:
+    """Categories a metric, tag or artifact name belongs to (usually none). Cached: the same
+    few names repeat on every run."""
     low = name.lower().replace("-", "_").replace(" ", "_")
-    return {cat for cat, rx in _COMPILED.items() if rx.search(low)}
+    return frozenset(cat for cat, rx in _COMPILED.items() if rx.search(low))
