@@ -25,7 +25,7 @@ SCHEMA = json.loads((Path(__file__).parents[1] / "auditor/schema/assessment.sche
 
 
 @pytest.fixture(scope="module")
-def org(tmp_path_factory, kube_api, prometheus_stack, oci_registry, moto_server):
+def org(tmp_path_factory, kube_api, prometheus_stack, oci_registry, moto_server, mlflow_servers):
     tmp = tmp_path_factory.mktemp("org")
     aws_url = moto_server
     moto_post(aws_url, "/moto-api/reset")
@@ -43,6 +43,10 @@ def org(tmp_path_factory, kube_api, prometheus_stack, oci_registry, moto_server)
     mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
     targets = [
         build_target({"name": "churn", "kind": "git", "path": str(make_stage6_repo(tmp / "churn")),
+                      "labels": {"team": "retention"}}),
+        build_target({"name": "mlflow-prod", "kind": "mlflow",
+                      "tracking_uri": mlflow_servers["production"].url, "labels": {"team": "retention"}}),
+        build_target({"name": "training", "kind": "git", "path": mlflow_servers["production"].facts["repo"],
                       "labels": {"team": "retention"}}),
         build_target({"name": "prod-cluster", "kind": "kubernetes", "kubeconfig": str(kubeconfig),
                       "context": "prod", "labels": {"team": "platform"}}),
@@ -70,7 +74,8 @@ def stage(a, kind, name):
 
 
 def test_every_probe_ran_and_the_document_is_valid(org):
-    assert {t["probe"] for t in org["probes"]} == {"git", "kubernetes", "prometheus", "oci", "aws"}
+    assert {t["probe"] for t in org["probes"]} == {"git", "mlflow", "kubernetes", "prometheus", "oci",
+                                                   "aws"}
     assert all(t["status"] == "ok" for t in org["targets"]), org["unobserved"]
     jsonschema.validate(org, SCHEMA)
 
@@ -86,6 +91,15 @@ def test_organisation_pools_what_its_teams_have(org):
     # the cluster and the AWS account show what the repository alone cannot: audit logging
     assert "audit_logging" in org_met
     assert stage(org, "target", "churn") == 6
+
+
+def test_runs_link_to_commits_of_an_audited_repository(org):
+    commit_links = [link for link in org["links"] if link["kind"] == "commit"]
+    assert commit_links
+    assert {(link["from_target"], link["to_target"]) for link in commit_links} == {("mlflow-prod", "training")}
+    integration = next(c for c in org["capabilities"] if c["scope"] == {"kind": "team", "name": "retention"}
+                       and c["id"] == "cross_source_integration")
+    assert integration["status"] == "met"
 
 
 def test_inventory_and_compliance_span_sources(org):
