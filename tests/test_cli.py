@@ -116,3 +116,19 @@ def test_help_starts_without_heavy_imports():
     assert out.stdout.strip() == "[]"
     help_out = subprocess.run([sys.executable, "-m", "auditor", "--help"], capture_output=True, text=True)
     assert help_out.returncode == 0 and "audit" in help_out.stdout
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from auditor.cli import _run_with_progress
+    from auditor.config import AuditConfig, build_target
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    cfg = AuditConfig(targets=[build_target({"name": f"t{i}", "kind": "facts"}) for i in range(3)])
+    assessment = _run_with_progress(cfg, console, str(tmp_path), 2, ())
+    assert len(assessment["targets"]) == 3
+    assert "auditing" in out.getvalue() and "3/3" in out.getvalue()
