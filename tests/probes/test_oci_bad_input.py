@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from tests.servers._util import hanging_server
 from tests.servers.oci import (
     Registry,
     as_text,
     by_signal,
-    hanging_server,
     html_server,
     run_oci,
     unobserved,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ import pytest
 
 from auditor.evidence import Unobserved
 from probes.prometheus import ALL_SIGNALS
-from tests.servers._util import free_port
+from tests.servers._util import free_port, hanging_server
 from tests.servers.prometheus import PROM_PASSWORD, PROM_USER
 
 from .test_prometheus import ENV, authed, by_signal, collect, dump
@@ -48,33 +47,6 @@ def serve(respond: Callable[[BaseHTTPRequestHandler], tuple[int, str, bytes, dic
     finally:
         server.shutdown()
         server.server_close()
-
-
-@contextlib.contextmanager
-def hanging_server() -> Iterator[str]:
-    """Accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(sock.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(2)
-        for conn in held:
-            conn.close()
-        sock.close()
 
 
 def only_reason(unobserved: list[Unobserved]) -> Unobserved:

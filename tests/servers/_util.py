@@ -8,9 +8,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def free_port() -> int:
@@ -63,3 +64,30 @@ def which(*names: str) -> str | None:
         if found:
             return found
     return None
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[str]:
+    """Accepts connections and never answers: for timeouts."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        sock.settimeout(0.2)
+        while not stopping.is_set():
+            with contextlib.suppress(OSError):
+                held.append(sock.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stopping.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        sock.close()

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import threading
@@ -402,34 +401,6 @@ def oci_registry_token(oci_registry: Registry, oci_workdir: Path) -> Iterator[Re
         stop(reg.proc)
         server.shutdown()
         server.server_close()
-
-
-@contextlib.contextmanager
-def hanging_server() -> Iterator[str]:
-    """Accepts connections and never answers: for timeouts."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    held: list[socket.socket] = []
-    stopping = threading.Event()
-
-    def accept() -> None:
-        sock.settimeout(0.2)
-        while not stopping.is_set():
-            with contextlib.suppress(OSError):
-                conn, _ = sock.accept()
-                held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stopping.set()
-        thread.join(2)
-        for conn in held:
-            conn.close()
-        sock.close()
 
 
 @contextlib.contextmanager
