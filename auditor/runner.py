@@ -74,7 +74,6 @@ def run_tasks(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task], None] 
     pending = list(tasks)
     running: list[Task] = []
     results: queue.Queue[Task] = queue.Queue()
-    remaining = len(pending)
 
     def launch() -> None:
         while pending and len(running) < jobs:
@@ -84,35 +83,33 @@ def run_tasks(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task], None] 
             threading.Thread(target=_work, args=(task, results), daemon=True,
                              name=f"probe-{task.probe.kind}-{task.target.name}").start()
 
-    launch()
-    while remaining:
-        now = time.monotonic()
-        wait = min((t.started + t.ctx.timeout + 0.5 - now for t in running), default=1.0)
-        try:
-            task = results.get(timeout=max(0.05, wait))
-        except queue.Empty:
-            now = time.monotonic()
-            for task in [t for t in running if now > t.started + t.ctx.timeout + 0.5]:
-                with task.lock:
-                    task.done = True
-                task.ctx.cancel.set()
-                task.error = f"timed out after {task.ctx.timeout:g}s"
-                task.finished = now
-                running.remove(task)
-                remaining -= 1
-                if on_done:
-                    on_done(task)
-            launch()
-            continue
+    def finish(task: Task, timed_out: bool = False) -> None:
+        """Mark done once (a late result of an abandoned task is ignored), free its slot."""
         with task.lock:
             if task.done:
-                continue
+                return
             task.done = True
+        if timed_out:
+            task.ctx.cancel.set()
+            task.error = f"timed out after {task.ctx.timeout:g}s"
+            task.finished = time.monotonic()
         running.remove(task)
-        remaining -= 1
         if on_done:
             on_done(task)
         launch()
+
+    def deadline(task: Task) -> float:
+        return task.started + task.ctx.timeout + 0.5
+
+    launch()
+    while running:
+        wait = min(deadline(t) for t in running) - time.monotonic()
+        try:
+            finish(results.get(timeout=max(0.05, wait)))
+        except queue.Empty:
+            now = time.monotonic()
+            for task in [t for t in running if now > deadline(t)]:
+                finish(task, timed_out=True)
 
 
 def collect(probe: Probe, target: Target, ctx: ProbeContext):
