@@ -147,11 +147,17 @@ class Scan:
 
     def parsed(self, entry: Entry, loader: Callable[[str], Any] | None = None) -> Any:
         """The file parsed (YAML by default), or None with a note when unreadable or malformed."""
+        read = self.read_parsed(entry, loader)
+        return None if read is None else read[1]
+
+    def read_parsed(self, entry: Entry, loader: Callable[[str], Any] | None = None
+                    ) -> tuple[str, Any] | None:
+        """The file's text and its parsed form, or None (with a note)."""
         text = self.text(entry)
         if text is None:
             return None
         try:
-            return (loader or load_yaml)(text)
+            return text, (loader or load_yaml)(text)
         except ParseError as exc:
             self.note(entry.path, str(exc))
             return None

@@ -11,7 +11,7 @@ from auditor.catalog import normalise_package, taxonomy
 from auditor.evidence import Evidence, Strength
 from probes.git.scan import Declared, Scan
 from probes.git.tree import Entry
-from probes.git.yamlines import ParseError, find_line, load_toml
+from probes.git.yamlines import find_line, load_toml
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
@@ -106,14 +106,10 @@ def _specs(scan: Scan, entry: Entry, text: str, specs: Iterable[str]) -> None:
 
 
 def _pyproject(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
+    read = scan.read_parsed(entry, load_toml)
+    if read is None:
         return
-    try:
-        data = load_toml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
-        return
+    text, data = read
     project = data.get("project") or {}
     _specs(scan, entry, text, project.get("dependencies") or [])
     for extra in (project.get("optional-dependencies") or {}).values():
@@ -137,14 +133,10 @@ def _pyproject(scan: Scan, entry: Entry) -> Iterator[Evidence]:
 
 
 def _pipfile(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
+    read = scan.read_parsed(entry, load_toml)
+    if read is None:
         return
-    try:
-        data = load_toml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
-        return
+    text, data = read
     for section in ("packages", "dev-packages"):
         for name, spec in (data.get(section) or {}).items():
             version = spec if isinstance(spec, str) and spec.startswith("==") else None

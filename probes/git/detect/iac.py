@@ -10,7 +10,7 @@ from auditor.evidence import Evidence, Strength
 from probes.git.detect.kube_rules import MODEL_RULE
 from probes.git.scan import Scan
 from probes.git.tree import Entry
-from probes.git.yamlines import LDict, ParseError, load_json, load_yaml
+from probes.git.yamlines import LDict, load_json, load_yaml
 
 C = Strength.CONFIGURED
 
@@ -112,14 +112,10 @@ def _resource(scan: Scan, path: str, line: int, tool: str, rtype: str, name: str
 
 
 def _cloudformation(scan: Scan, entry: Entry) -> Iterator[Evidence]:
-    text = scan.text(entry)
-    if text is None:
+    read = scan.read_parsed(entry, load_json if entry.name.endswith(".json") else load_yaml)
+    if read is None:
         return
-    try:
-        data = load_json(text) if entry.name.endswith(".json") else load_yaml(text)
-    except ParseError as exc:
-        scan.note(entry.path, str(exc))
-        return
+    text, data = read
     resources = data.get("Resources") if isinstance(data, dict) else None
     if not isinstance(resources, dict):
         return
