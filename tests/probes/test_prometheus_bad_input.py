@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from auditor.evidence import Unobserved
 from probes.prometheus import ALL_SIGNALS
-from tests.servers._util import free_port, hanging_server
+from tests.servers._util import free_port, hanging_server, http_server
 from tests.servers.prometheus import PROM_PASSWORD, PROM_USER
 
 from .test_prometheus import ENV, authed, by_signal, collect, dump
@@ -40,13 +39,8 @@ def serve(respond: Callable[[BaseHTTPRequestHandler], tuple[int, str, bytes, dic
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 def only_reason(unobserved: list[Unobserved]) -> Unobserved:

@@ -91,3 +91,17 @@ def hanging_server() -> Iterator[str]:
         for conn in held:
             conn.close()
         sock.close()
+
+
+@contextlib.contextmanager
+def http_server(handler: type) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port for the length of a ``with`` block."""
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers._util import free_port, start, stop, wait_for_http, which
+from tests.servers._util import free_port, http_server, start, stop, wait_for_http, which
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -421,13 +421,8 @@ def html_server() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -467,13 +462,8 @@ def referrers_proxy(upstream: str, referrers: dict[str, list[dict[str, Any]]]) -
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 # ---- helpers for the probe tests -----------------------------------------------------------
