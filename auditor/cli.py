@@ -125,17 +125,20 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
 
     out = Path(out_dir)
     written = []
-    for f in formats:
-        report = known[f].obj()
-        path = out / report.filename
-        output.write_atomic(path, report.render(assessment))
-        written.append(path)
     changes = []
-    if history:
-        hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
-        previous = output.previous_run(hdir)
-        output.append_history(hdir, assessment)
-        changes = output.changes(previous, assessment)
+    try:
+        for f in formats:
+            report = known[f].obj()
+            path = out / report.filename
+            output.write_atomic(path, report.render(assessment))
+            written.append(path)
+        if history:
+            hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
+            previous = output.previous_run(hdir)
+            output.append_history(hdir, assessment)
+            changes = output.changes(previous, assessment)
+    except OSError as exc:
+        _fail(f"cannot write reports to {out}: {exc.strerror or exc}")
     if console is not None:
         from reports.console import print_summary
 

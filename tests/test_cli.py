@@ -132,3 +132,13 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assessment = _run_with_progress(cfg, console, str(tmp_path), 2, ())
     assert len(assessment["targets"]) == 3
     assert "auditing" in out.getvalue() and "3/3" in out.getvalue()
+
+
+def test_unwritable_output_folder_is_one_line_exit_2(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the reports folder should go")
+    (tmp_path / "audit.yaml").write_text(STAGE1)
+    result = CliRunner().invoke(cli, ["audit", "-q", "-c", str(tmp_path / "audit.yaml"),
+                                      "--out", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert "cannot write reports to" in result.output and result.output.strip().count("\n") == 0
