@@ -224,23 +224,14 @@ def _image_line(scan: Scan, entry: Entry, raw: str, default: int) -> int:
 
 def _images(doc: Any) -> list:
     found = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("containers", "initContainers"):
-                for c in node.get(key) or [] if isinstance(node.get(key), list) else []:
-                    if isinstance(c, dict) and isinstance(c.get("image"), str):
-                        found.append(c["image"])
-            if isinstance(node.get("image"), str) and node.get("image") not in found and \
-                    not isinstance(node.get("containers"), list):
-                found.append(node["image"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(doc.get("spec"))
+    for node in _mappings(doc.get("spec")):
+        for key in ("containers", "initContainers"):
+            for c in node.get(key) or [] if isinstance(node.get(key), list) else []:
+                if isinstance(c, dict) and isinstance(c.get("image"), str):
+                    found.append(c["image"])
+        if isinstance(node.get("image"), str) and node.get("image") not in found and \
+                not isinstance(node.get("containers"), list):
+            found.append(node["image"])
     out = []
     for raw in dict.fromkeys(found):
         if "TEMPLATED" in raw:
@@ -256,21 +247,20 @@ def _gpu(doc: Any) -> bool:
 
 
 def _commands(doc: Any) -> str:
-    found = []
+    return " ".join(str(x) for node in _mappings(doc.get("spec")) for k in ("command", "args")
+                    if isinstance(node.get(k), list) for x in node[k])
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for k in ("command", "args"):
-                if isinstance(node.get(k), list):
-                    found.extend(str(x) for x in node[k])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
 
-    walk(doc.get("spec"))
-    return " ".join(found)
+def _mappings(node: Any) -> Iterator[dict]:
+    """Every mapping in a parsed document, outermost first (parents before children)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
 
 
 def _flat(node: Any, depth: int = 0) -> str:
