@@ -32,9 +32,9 @@ def build(results: Sequence[CapabilityResult], evidence: Sequence[Evidence],
                     "evidence": r.evidence if r else []}
         else:
             found = [ev for ev in evidence if matches(spec["signal"], ev.signal)]
+            fail_when = spec.get("fail_when") or {}
             bad = [ev for ev in found
-                   if all(ev.attributes.get(k) == v for k, v in (spec.get("fail_when") or {}).items())
-                   and spec.get("fail_when")]
+                   if fail_when and all(ev.attributes.get(k) == v for k, v in fail_when.items())]
             blind = any(u.covers(spec["signal"]) for u in unobserved)
             if bad:
                 status = "fail"

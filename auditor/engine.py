@@ -141,9 +141,9 @@ def evaluate(cap: Capability, index: _Index) -> tuple[str, list[str]]:
         if ok:
             return MET, _cite(used)[:CITE_LIMIT]
     for alt in cap.partial:
-        found = [f for m in alt for f in index.find(m)]
-        if found and all(index.find(m) for m in alt):
-            return PARTIAL, _cite(found)[:CITE_LIMIT]
+        per_matcher = [index.find(m) for m in alt]
+        if all(per_matcher):
+            return PARTIAL, _cite(f for found in per_matcher for f in found)[:CITE_LIMIT]
     if weaker:
         return PARTIAL, _cite(weaker)[:CITE_LIMIT]
     return UNMET, []

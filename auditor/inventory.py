@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.catalog import Taxonomy
-from auditor.evidence import Evidence
+from auditor.evidence import Evidence, Strength
 from auditor.probe import Target
 
 
@@ -33,11 +33,10 @@ def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Tax
         category = ev.signal.split(".", 1)[1]
         tool = str(ev.attributes.get("tool") or "?")
         entry = usage[category].setdefault(tool, {"tool": tool, "targets": set(), "teams": set(),
-                                                  "strongest": "declared"})
+                                                  "strongest": Strength.DECLARED})
         entry["targets"].add(ev.target)
         entry["teams"].add(_team(by_name, ev.target))
-        if int(ev.strength) > {"declared": 1, "configured": 2, "operating": 3}[entry["strongest"]]:
-            entry["strongest"] = str(ev.strength)
+        entry["strongest"] = max(entry["strongest"], ev.strength)
     tools = []
     sprawl = []
     for category in sorted(usage):
@@ -45,7 +44,7 @@ def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Tax
         for e in entries:
             tools.append({"category": category, "category_title": taxonomy.categories.get(category, category),
                           "tool": e["tool"], "targets": sorted(e["targets"]), "teams": sorted(e["teams"]),
-                          "strongest": e["strongest"]})
+                          "strongest": str(e["strongest"])})
         if len(entries) > 1 and category not in ("deep_learning",):
             sprawl.append({"category": category,
                            "category_title": taxonomy.categories.get(category, category),
