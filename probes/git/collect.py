@@ -179,7 +179,7 @@ def _config_candidates(scan: Scan, out: bytes) -> tuple[list[Entry], list[Entry]
     k8s, cfn = [], []
     for raw in out.split(b"\0"):
         path = raw.decode("utf-8", "surrogateescape").strip().removeprefix(prefix)
-        entry = scan.by_path.get(path)
+        entry = scan.tree.get(path)
         if entry is None or _HANDLED_ELSEWHERE.search(path) or entry.mode == SYMLINK:
             continue
         if path.endswith((".json", ".template")):
@@ -189,7 +189,7 @@ def _config_candidates(scan: Scan, out: bytes) -> tuple[list[Entry], list[Entry]
     # a YAML CloudFormation template is read by the IaC detector, not as a manifest
     cfn_yaml = _cfn_yaml(scan, k8s)
     k8s = [e for e in k8s if e.path not in cfn_yaml]
-    return k8s, cfn + [scan.by_path[p] for p in sorted(cfn_yaml)]
+    return k8s, cfn + [scan.tree[p] for p in sorted(cfn_yaml)]
 
 
 def _cfn_yaml(scan: Scan, entries: list[Entry]) -> set[str]:

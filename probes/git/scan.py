@@ -84,10 +84,6 @@ class Scan:
     test_files: list[Entry] = field(default_factory=list)
     prefetched: dict[str, bytes | None] = field(default_factory=dict)
 
-    @property
-    def by_path(self) -> Tree:
-        return self.tree
-
     def __post_init__(self) -> None:
         """One pass over the paths (strings only): the few files detectors look at."""
         tree = self.tree

@@ -96,12 +96,12 @@ def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterat
                                                 reason=f"git grep failed: {exc}",
                                                 signals=("tool", "pipeline", "registry")))
         return
-    scan.prefetch_texts([scan.by_path[p] for p in sorted(hits) if p in scan.by_path])
+    scan.prefetch_texts([scan.tree[p] for p in sorted(hits) if p in scan.tree])
     used: dict[str, tuple[str, int, int]] = {}  # tool → (path, line, files)
     imported_only: dict[str, tuple[str, int]] = {}
     for path in sorted(hits):
         scan.ctx.check()
-        entry = scan.by_path.get(path)
+        entry = scan.tree.get(path)
         if entry is None or not scan.readable(entry):
             continue
         fh = hits[path]
