@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import registry
 from auditor.probe import Policy, Target
+from auditor.redact import register_secret
+
+#: Most YAML nodes a configuration may stand for once its aliases are expanded. A real
+#: audit.yaml has a few thousand; an alias bomb ("billion laughs") has billions and would
+#: make the line index, ``${VAR}`` expansion and validation walk every one of them.
+MAX_EXPANDED_NODES = 100_000
 
 
 class ConfigError(Exception):
@@ -102,10 +108,49 @@ def _first_error(exc: ValidationError, file: str, lines: dict[tuple, int], base:
     return f"{_where(file, lines, loc)}: {key}: {msg}{more}"
 
 
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Nodes the document stands for with every alias expanded, counted without expanding
+    (an alias is the same node object met twice, so sizes are memoised per node). Stops
+    counting past ``limit``; iterative, so depth cannot exhaust the stack."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not children_done and id(node) in open_nodes:
+            return limit + 1  # a node inside itself (``&a [*a]``) expands without end
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(limit + 1, 1 + sum(sizes.get(id(k), 1) for k in kids))
+        else:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in sizes)
+    return sizes.get(id(root), 1)
+
+
+def _expand_var(match: re.Match[str]) -> str:
+    value = os.environ.get(match.group(1), "")
+    register_secret(value)  # an expanded value may be a password: never echo it in a reason
+    return value
+
+
 def _expand_env(value: Any) -> Any:
-    """``${VAR}`` in string values is read from the environment, so secrets stay out of the file."""
+    """``${VAR}`` in string values is read from the environment, so secrets stay out of the file.
+
+    Every expanded value is registered as a secret: it is masked wherever it would surface
+    (a password put into ``ref:`` would otherwise come back in "ref '…' not found")."""
     if isinstance(value, str):
-        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: os.environ.get(m.group(1), ""), value)
+        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", _expand_var, value)
     if isinstance(value, dict):
         return {k: _expand_env(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -146,12 +191,17 @@ def load(path: str | Path) -> AuditConfig:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            raise ConfigError(f"{file}: refused: YAML aliases expand to more than "
+                              f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{file}{line}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: refused: YAML nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: expected a mapping with a 'targets' list")
     lines = _line_index(node) if node is not None else {}

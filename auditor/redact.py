@@ -6,18 +6,60 @@ a log line or history, so a probe that forgets cannot leak.
 
 from __future__ import annotations
 
+import base64
 import re
+import threading
+from collections.abc import Callable
 
 MASK = "***"
 
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+_SECRET_NAME = (r"[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|"
+                r"private[_-]?key|credential)s?[A-Za-z0-9_.-]*")
+
+
+def _basic_credentials(match: re.Match[str]) -> str:
+    """``Basic <base64>`` is masked when the base64 decodes to ``user:password``; prose such
+    as "basic understanding" stays as it is."""
+    try:
+        raw = match.group("b64").rstrip("=")
+        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return match.group(0)
+    return match.group("pre") + MASK if ":" in decoded else match.group(0)
+
+
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # user:password@ in URLs (http, https, git, ssh, s3 ...)
     (re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\g<scheme>" + MASK + "@"),
     # token-only userinfo: https://ghp_xxx@host
     (re.compile(r"(?P<scheme>https?://)[^/\s:@]{16,}@"), r"\g<scheme>" + MASK + "@"),
-    # Authorization headers
-    (re.compile(r"(?i)\b(authorization|proxy-authorization)\s*[:=]\s*(bearer|basic|token)?\s*[^\s'\",]+"), r"\1: " + MASK),
+    # webhook URLs whose path is the secret: Slack, Teams (incl. Power Automate), Discord,
+    # Mattermost/Rocket.Chat/GitLab-style https://host/.../hooks/<token>
+    (re.compile(r"(?i)(?P<pre>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+"),
+     r"\g<pre>" + MASK),
+    (re.compile(r"(?i)(?P<pre>https?://[A-Za-z0-9.-]*\.webhook\.office\.com/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (re.compile(r"(?i)(?P<pre>https?://outlook\.office(?:365)?\.com/webhook/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (re.compile(r"(?i)(?P<pre>https?://(?:[a-z0-9-]+\.)*discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)"
+                r"[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (re.compile(r"(?i)(?P<pre>https?://[^\s/'\"<>]+/(?:[^\s'\"<>?#]*/)?(?:hooks|webhooks?)/)"
+                r"(?=[^\s'\"<>?#]*[0-9])(?=[^\s'\"<>?#]*[A-Za-z])[^\s'\"<>?#]{8,}"), r"\g<pre>" + MASK),
+    # signed-URL and token query parameters (Azure SAS sig=, S3 presigned, ?token=, ?code= ...)
+    (re.compile(r"(?i)(?P<pre>[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|"
+                r"x-amz-credential|x-goog-signature|x-goog-credential|token|access_token|"
+                r"id_token|refresh_token|private_token|auth|api_key|apikey|key|code|password|"
+                r"secret|client_secret)=)[^&\s'\"<>#]+"), r"\g<pre>" + MASK),
+    # Azure connection strings
+    (re.compile(r"(?i)(?P<pre>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s'\"]+"),
+     r"\g<pre>" + MASK),
+    # Authorization headers (also quoted, as in JSON: "Authorization": "Basic ...")
+    (re.compile(r"(?i)\b(authorization|proxy-authorization)(['\"]?)\s*[:=]\s*(['\"]?)"
+                r"(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)?\s*[^\s'\",]+"),
+     r"\1\2: \3" + MASK),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + MASK),
+    (re.compile(r"(?i)(?P<pre>\bbasic\s+)(?P<b64>[A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
+    # curl -u user:password / --user user:password
+    (re.compile(r"(?P<pre>\bcurl\b[^\n]*?\s(?:-u\s*|--user[\s=]+)(?P<q>['\"]?)(?!\$)[^\s'\":]+:)"
+                r"(?!\$)[^\s'\"]+"), r"\g<pre>" + MASK),
     # well-known token shapes
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MASK),
@@ -29,23 +71,35 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
     # `docker login -p VALUE` and friends
     (re.compile(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
-    # key=value / key: value where the key names a secret
+    # --password VALUE, --api-token VALUE (a flag, then its value)
+    (re.compile(r"(?i)(?P<pre>(?<![\w-])--?" + _SECRET_NAME + r"\s+)(?P<q>['\"]?)(?!\$)(?!-)[^\s'\"]{4,}"),
+     r"\g<pre>\g<q>" + MASK),
+    # key=value, key: value where the key names a secret. Only these shapes: with ``=`` (or
+    # ``:`` without a space) always; with ``: `` when the value is quoted or ends the line or
+    # field, so prose such as "no credentials: anonymous pull refused" keeps its words.
     (
         re.compile(
-            r"(?i)(?P<key>[A-Za-z0-9_.-]*(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)s?[A-Za-z0-9_.-]*)"
-            r"(?P<sep>\s*[:=]\s*|\s+)(?P<q>['\"]?)(?P<val>(?!\$\{\{)(?!\$\()[^\s'\",}]{4,})"
+            r"(?i)(?P<key>" + _SECRET_NAME + r")(?P<kq>['\"]?)"
+            r"(?P<sep>\s*=\s*|:(?!//)|\s*:\s+(?=['\"]|[^\s'\",}]+['\"]?\s*(?:$|[,;}\]#])))"
+            r"(?P<q>['\"]?)(?P<val>(?!\$\{\{)(?!\$\()(?!\*\*\*)[^\s'\",}]{4,})",
+            re.MULTILINE,
         ),
-        r"\g<key>\g<sep>\g<q>" + MASK,
+        r"\g<key>\g<kq>\g<sep>\g<q>" + MASK,
     ),
 ]
 
-_extra: set[str] = set()
+# Registered values, longest first (a ``user:password`` pair before its password), replaced
+# as a whole tuple: probe threads register while others redact, so the tuple is swapped, never
+# changed in place.
+_extra: tuple[str, ...] = ()
+_extra_lock = threading.Lock()
 
 # Cheap first look: a string none of whose parts can start a secret pattern is returned as it
 # is. Most evidence strings (names, paths, versions) take this path, and redaction runs on
 # every string of every evidence, so this is what keeps it off the profile.
-_TRIGGERS = ("author", "bearer", "login", "begin", "passw", "secret", "token", "key", "private",
-             "credential", "gh", "github_pat", "glpat-", "xox", "akia", "asia", "dapi", "eyj")
+_TRIGGERS = ("author", "bearer", "basic", "login", "begin", "passw", "secret", "token", "key",
+             "private", "credential", "gh", "github_pat", "glpat-", "xox", "akia", "asia", "dapi",
+             "eyj", "hook", "sig", "code=", "auth=", "curl", "sharedaccess")
 _USERINFO = re.compile(r"://[^/\s]*@")
 
 
@@ -55,15 +109,21 @@ def _maybe_secret(text: str) -> bool:
 
 
 def register_secret(value: str | None) -> None:
-    """Mask this exact value everywhere from now on (credentials read from the environment)."""
-    if value and len(value) >= 4:
-        _extra.add(value)
+    """Mask this exact value everywhere from now on (credentials read from the environment,
+    values expanded from ``${VAR}``). Values shorter than 4 characters are not registered:
+    masking them would blank ordinary words."""
+    global _extra
+    if not value or len(value) < 4 or value in _extra:
+        return
+    with _extra_lock:
+        if value not in _extra:
+            _extra = tuple(sorted((*_extra, value), key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     if not text:
         return text
-    for value in _extra:
+    for value in _extra:  # a snapshot: register_secret swaps the tuple, never mutates it
         if value in text:
             text = text.replace(value, MASK)
     if not _maybe_secret(text):

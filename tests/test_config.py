@@ -76,3 +76,63 @@ def test_environment_variables_fill_values_without_writing_secrets(tmp_path, mon
 def test_argument_nobody_understands_is_a_clear_error():
     with pytest.raises(ConfigError, match="not a path or URL any installed probe understands"):
         targets_from_arguments(["/definitely/not/here/xyz"])
+
+
+def test_expanded_environment_values_are_registered_as_secrets(tmp_path, monkeypatch):
+    """A password put into a setting through ${VAR} must not come back in a reason."""
+    from auditor.redact import one_line
+
+    monkeypatch.setenv("AUDIT_REF_SECRET", "vQ8zR4nd0mPassw0rd")
+    load(write(tmp_path, "targets:\n  - {name: a, kind: facts, fail: 'ref ${AUDIT_REF_SECRET}'}\n"))
+    assert "vQ8zR4nd0mPassw0rd" not in one_line("ref 'vQ8zR4nd0mPassw0rd' not found")
+
+
+BOMB = """\
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+"""
+
+
+def test_alias_bomb_is_refused_before_it_is_walked(tmp_path):
+    # 9**6 = 531441 values once expanded: a small bomb, refused by its size, not by a symptom
+    path = write(tmp_path, BOMB + "targets:\n  - {name: a, kind: facts}\nwaivers: *f\n")
+    assert error_of(path) == (f"{path}: refused: YAML aliases expand to more than 100000 values "
+                              "(an alias bomb?)")
+
+
+def test_a_node_inside_itself_and_deep_nesting_are_refused(tmp_path):
+    assert "refused" in error_of(write(tmp_path, "targets: &t [*t]\n"))
+    assert error_of(write(tmp_path, "targets: " + "[" * 5000 + "]" * 5000 + "\n")).endswith(
+        "refused: YAML nested too deeply")
+
+
+def test_ordinary_anchors_still_load(tmp_path):
+    cfg = load(write(tmp_path, "targets:\n  - {name: a, kind: facts, labels: &l {team: t}}\n"
+                     "  - {name: b, kind: facts, labels: *l}\n"))
+    assert [t.team for t in cfg.targets] == ["t", "t"]
+
+
+def test_billion_laughs_exits_2_with_one_line(tmp_path):
+    """The whole command, in a process held to 1 GiB: refused at once, not after the memory."""
+    import resource
+    import subprocess
+    import sys
+
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    path = write(tmp_path, "\n".join(levels) + "\ntargets:\n  - {name: x, kind: git, path: .}\n"
+                 "waivers: *i\n")
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.run([sys.executable, "-c", "from auditor.cli import main; main()", "audit",
+                           "-q", "--config", str(path), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, preexec_fn=limit_memory, timeout=600)
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.count("\n") == 1 and "alias bomb" in proc.stderr
