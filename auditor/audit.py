@@ -14,12 +14,13 @@ from typing import Any
 
 from auditor import __version__, catalog, compliance, inventory, links, registry, tempo
 from auditor.config import AuditConfig
-from auditor.engine import assess_capabilities, place
+from auditor.engine import assess_capabilities, describe_sources
 from auditor.evidence import Evidence, Unobserved
+from auditor.placement import place
 from auditor.probe import Probe, ProbeContext, Target
 from auditor.runner import Task, default_jobs, run_probes
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 
 def default_cache_dir() -> Path:
@@ -67,10 +68,12 @@ def run_audit(
     on_done: Callable[[Task], None] | None = None,
     today: date | None = None,
     now: datetime | None = None,
+    strict: bool | None = None,
 ) -> dict[str, Any]:
     """Run every probe over every target and return the Assessment (a JSON-ready dict).
 
-    ``now`` fixes the clock probes measure ages and rates against (tests, replays)."""
+    ``now`` fixes the clock probes measure ages and rates against (tests, replays).
+    ``strict`` makes unknown capabilities block placement (default: the config's setting)."""
     started = datetime.now(UTC)
     now = now or started
     t0 = time.monotonic()
@@ -95,9 +98,12 @@ def run_audit(
         unobserved += second.unobserved
     resolved = links.resolve(evidence)
 
-    results = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
-                                  resolved, config.waivers, today or now.date())
-    placements = [p for fw in fws for p in place(fw, results)]
+    strict = config.settings.strict if strict is None else strict
+    assessed = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
+                                   resolved, config.waivers, today or now.date(),
+                                   project_kinds=registry.project_kinds())
+    results = assessed.results
+    placements = [p for fw in fws for p in place(fw, assessed, strict)]
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     failed_targets = sorted({t["target"] for t in run.timings if t["status"] == "error"}
                             | {u.target for u in missing})
@@ -113,6 +119,7 @@ def run_audit(
             "python": platform.python_version(),
             "config": config.source,
             "jobs": jobs,
+            "strict": strict,
         },
         "partial": bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets),
         "frameworks": [{"id": fw.id, "title": fw.title,
@@ -122,6 +129,7 @@ def run_audit(
         "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
                      "status": "error" if t.name in failed_targets else "ok"}
                     for t in config.targets],
+        "sources": describe_sources(catalog.capabilities(), assessed, evidence),
         "evidence": [ev.to_dict() for ev in evidence],
         "unobserved": [u.to_dict() for u in unobserved],
         "links": [link.to_dict() for link in resolved],

@@ -88,7 +88,9 @@ def cli() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
 @click.option("--history/--no-history", default=True, show_default=True,
               help="Keep a summary of each run in OUT/history and show changes since the last run.")
-@click.option("--strict", is_flag=True, help="Exit 3 when any source could not be observed.")
+@click.option("--strict", is_flag=True,
+              help="Unknown capabilities block placement (nothing is assumed), and an incomplete "
+                   "audit exits 3. Also settings.strict in the config.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
 def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, timeout,
@@ -107,6 +109,9 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
             cfg = config.AuditConfig(targets=config.targets_from_arguments(list(targets) or ["."]))
         if timeout:
             cfg.settings = cfg.settings.model_copy(update={"timeout": timeout})
+        if strict:
+            cfg.settings = cfg.settings.model_copy(update={"strict": True})
+        strict = cfg.settings.strict
         for name in frameworks or [cfg.settings.framework]:
             catalog.load_framework(name)
     except (config.ConfigError, ValueError) as exc:

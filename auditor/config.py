@@ -47,6 +47,7 @@ class SettingsModel(_Strict):
     cache_dir: str | None = None
     framework: str = "seven_stages"
     history_dir: str | None = None
+    strict: bool = False  # unknown capabilities block placement; an incomplete audit exits 3
 
 
 class WaiverModel(_Strict):

@@ -1,38 +1,38 @@
-"""The inference engine: evidence → capability statuses per scope → stage placements.
+"""The inference engine: evidence → capability statuses per subject.
 
 Pure computation, no I/O. A capability is ``met`` when one of its ``met`` alternatives is
-satisfied, ``partial`` when weaker evidence exists, ``unknown`` when nothing was found but a
-source that could have shown it was not observed, else ``unmet``.
+satisfied, ``partial`` when weaker evidence exists, ``unknown`` when nothing was found and
+no source that could show its absence was observed (an unreachable source, or no audited
+source of a kind in its ``observable_from``), else ``unmet``.
+
+Subjects (see :mod:`auditor.reach`): each project target is judged on its own evidence and
+what links attribute to it, plus its team's and the organisation's platform sources for
+platform capabilities. Teams and the organisation roll their projects' statuses up; a team
+or organisation without projects is judged on its pooled evidence.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from auditor.catalog import Capability, Framework, Matcher
+from auditor.catalog import Capability, Matcher
 from auditor.evidence import Evidence, Unobserved
 from auditor.links import Link
 from auditor.probe import Target
+from auditor.reach import ORG, Reach, Scope, Subjects, plan
 from auditor.signals import matches
 
 MET, PARTIAL, UNMET, UNKNOWN = "met", "partial", "unmet", "unknown"
+STATUSES = (MET, PARTIAL, UNMET, UNKNOWN)
 CITE_LIMIT = 25
+BLIND_LIMIT = 10
 
-
-@dataclass(frozen=True)
-class Scope:
-    kind: str  # target | team | org
-    name: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name}
-
-    def __str__(self) -> str:
-        return self.name if self.kind == "org" else f"{self.kind}:{self.name}"
+__all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResult",
+           "Assessed", "assess_capabilities", "describe_sources", "evaluate"]
 
 
 @dataclass
@@ -53,50 +53,51 @@ class CapabilityResult:
     evidence: list[str] = field(default_factory=list)
     unobserved: list[str] = field(default_factory=list)
     waiver: dict[str, Any] | None = None
+    reason: str = ""                       # why unknown: what could not be seen, what would settle it
+    settle_with: tuple[str, ...] = ()      # target kinds (or targets) that would settle an unknown
+    members: dict[str, int] | None = None  # roll-ups: how many member projects at each status
+    members_satisfied: bool = False        # roll-ups: every member met it or has a waiver
 
     @property
     def satisfied(self) -> bool:
+        if self.members is not None:
+            return self.members_satisfied or self.waiver is not None
         return self.status == MET or self.waiver is not None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "scope": self.scope.to_dict(),
             "id": self.capability.id,
             "title": self.capability.title,
+            "level": self.capability.level,
             "status": self.status,
             "evidence": self.evidence,
         }
+        if self.reason:
+            out["reason"] = self.reason
+        if self.settle_with:
+            out["settle_with"] = list(self.settle_with)
         if self.unobserved:
             out["unobserved"] = self.unobserved
+        if self.members is not None:
+            out["members"] = dict(self.members)
         if self.waiver:
             out["waiver"] = self.waiver
         return out
 
 
-def scopes_for(targets: Sequence[Target]) -> dict[Scope, set[str]]:
-    """Every scope with the target names it covers: each target, each team, the organisation."""
-    out: dict[Scope, set[str]] = {}
-    for t in targets:
-        out[Scope("target", t.name)] = {t.name}
-    teams: dict[str, set[str]] = defaultdict(set)
-    for t in targets:
-        if t.team:
-            teams[t.team].add(t.name)
-    for team in sorted(teams):
-        out[Scope("team", team)] = teams[team]
-    out[Scope("org", "organisation")] = {t.name for t in targets}
-    return out
+@dataclass
+class Assessed:
+    """Capability results of every subject, and who the subjects are."""
 
+    results: list[CapabilityResult]
+    subjects: Subjects
 
-def _facts_by_target(evidence: Iterable[Evidence], links: Iterable[Link]) -> dict[str, list[Fact]]:
-    by_target: dict[str, list[Fact]] = defaultdict(list)
-    for ev in evidence:
-        by_target[ev.target].append(Fact(ev.signal, int(ev.strength), dict(ev.attributes), (ev.id,)))
-    for link in links:
-        fact = Fact(link.signal, int(link.strength), {"key": link.key}, (link.source.id, link.target.id))
-        for name in link.targets:
-            by_target[name].append(fact)
-    return by_target
+    def by_scope(self) -> dict[Scope, dict[str, CapabilityResult]]:
+        out: dict[Scope, dict[str, CapabilityResult]] = defaultdict(dict)
+        for r in self.results:
+            out[r.scope][r.capability.id] = r
+        return out
 
 
 def _where_ok(m: Matcher, attrs: dict[str, Any]) -> bool:
@@ -111,7 +112,7 @@ def _where_ok(m: Matcher, attrs: dict[str, Any]) -> bool:
 
 
 class _Index:
-    def __init__(self, facts: list[Fact]):
+    def __init__(self, facts: Iterable[Fact]):
         self.by_signal: dict[str, list[Fact]] = defaultdict(list)
         for f in facts:
             self.by_signal[f.signal].append(f)
@@ -126,7 +127,7 @@ def _cite(facts: Iterable[Fact]) -> list[str]:
 
 
 def evaluate(cap: Capability, index: _Index) -> tuple[str, list[str]]:
-    """Status and cited evidence ids for one capability over one scope's facts."""
+    """Status (met, partial or unmet) and cited evidence ids for one capability over facts."""
     weaker: list[Fact] = []
     for alt in cap.met:
         used: list[Fact] = []
@@ -149,16 +150,109 @@ def evaluate(cap: Capability, index: _Index) -> tuple[str, list[str]]:
     return UNMET, []
 
 
-def _waiver_for(cap_id: str, scope: Scope, waivers: Sequence[Any], today: date) -> dict | None:
+def waiver_applies(w: Any, scope: Scope, team: str | None = None) -> bool:
+    """A waiver for the organisation reaches everyone; one for a team reaches the team and
+    its projects; one for a target reaches that target."""
+    return (w.scope in ("org", "*") or w.scope == f"{scope.kind}:{scope.name}"
+            or (team is not None and scope.kind == "target" and w.scope == f"team:{team}"))
+
+
+def _waiver_for(cap_id: str, scope: Scope, waivers: Sequence[Any], today: date,
+                team: str | None = None) -> dict | None:
     for w in waivers:
         if w.capability != cap_id:
             continue
         if w.expires is not None and w.expires < today:
             continue
-        if w.scope in ("org", "*") or w.scope == f"{scope.kind}:{scope.name}":
+        if waiver_applies(w, scope, team):
             return {"reason": w.reason, "scope": w.scope,
                     "expires": w.expires.isoformat() if w.expires else None}
     return None
+
+
+def _kinds_phrase(kinds: Sequence[str]) -> str:
+    if not kinds:
+        return "the audited sources"
+    return " and ".join(kinds) + (" alone" if len(kinds) == 1 else "")
+
+
+class _View:
+    """The facts, unobserved records and source kinds one subject sees, split by what counts
+    for project capabilities and what counts for platform capabilities."""
+
+    def __init__(self, reach: Reach, by_target: dict[str, list[Fact]], ev_by_id: dict[str, Fact],
+                 link_facts: list[tuple[Fact, str, str]], owner_of: dict[str, str],
+                 unobserved: dict[str, list[Unobserved]], kind_of: dict[str, str]):
+        own_ids = {i for t in reach.own for f in by_target.get(t, ()) for i in f.ids}
+        project_facts = [f for t in sorted(reach.own) for f in by_target.get(t, ())]
+        project_facts += [ev_by_id[i] for i in sorted(reach.attributed) if i in ev_by_id]
+        near = own_ids | set(reach.attributed)
+        project_facts += [f for f, a, b in link_facts if a in near or b in near]
+        platform_facts = [f for t in sorted(reach.platform) for f in by_target.get(t, ())]
+        platform_facts += [f for f, a, b in link_facts
+                           if owner_of.get(a) in reach.platform or owner_of.get(b) in reach.platform]
+        self.project = _Index(project_facts)
+        self.platform = _Index(project_facts + platform_facts)
+        contributing = {owner_of[i] for i in reach.attributed if i in owner_of}
+        self.kinds = sorted({kind_of[t] for t in reach.targets | contributing if t in kind_of})
+        self.gaps = [u for t in sorted(reach.targets) for u in unobserved.get(t, ())]
+
+    def judge(self, cap: Capability) -> tuple[str, list[str], list[str], str, tuple[str, ...]]:
+        """(status, cited, unobserved lines, reason, settle_with) for one capability."""
+        index = self.platform if cap.level == "platform" else self.project
+        status, cited = evaluate(cap, index)
+        if status == MET:
+            return status, cited, [], "", ()
+        blind = sorted({f"{u.target}: {u.what}: {u.reason}" for u in self.gaps
+                        if any(u.covers(m.signal) for m in cap.matchers())})
+        if status == UNMET and blind:
+            targets = tuple(sorted({line.split(":", 1)[0] for line in blind}))
+            return UNKNOWN, cited, blind[:BLIND_LIMIT], \
+                f"could not observe {', '.join(targets)}", targets
+        if status == UNMET and not set(cap.observable_from) & set(self.kinds):
+            wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
+            reason = (f"not observable from {_kinds_phrase(self.kinds)} — add "
+                      f"{'an' if wanted[0][0] in 'aeiou' else 'a'} {' or '.join(wanted)} "
+                      f"target to confirm")
+            return UNKNOWN, cited, blind[:BLIND_LIMIT], reason, wanted
+        return status, cited, blind[:BLIND_LIMIT], "", ()
+
+
+def _facts(evidence: Sequence[Evidence], links: Sequence[Link]):
+    by_target: dict[str, list[Fact]] = defaultdict(list)
+    ev_by_id: dict[str, Fact] = {}
+    owner_of: dict[str, str] = {}
+    for ev in evidence:
+        fact = Fact(ev.signal, int(ev.strength), dict(ev.attributes), (ev.id,))
+        by_target[ev.target].append(fact)
+        ev_by_id[ev.id] = fact
+        owner_of[ev.id] = ev.target
+    link_facts = [(Fact(link.signal, int(link.strength), {"key": link.key},
+                        (link.source.id, link.target.id)), link.source.id, link.target.id)
+                  for link in links]
+    return by_target, ev_by_id, owner_of, link_facts
+
+
+def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
+            waiver: dict | None) -> CapabilityResult:
+    counts = Counter(r.status for r in members)
+    if all(r.status == MET for r in members):
+        status = MET
+    elif counts[MET] or counts[PARTIAL]:
+        status = PARTIAL
+    elif counts[UNKNOWN]:
+        status = UNKNOWN
+    else:
+        status = UNMET
+    cited = sorted({i for r in members for i in r.evidence})[:CITE_LIMIT]
+    blind = sorted({line for r in members for line in r.unobserved})[:BLIND_LIMIT]
+    settle = tuple(sorted({k for r in members for k in r.settle_with}))
+    reason = ""
+    if counts[UNKNOWN]:
+        reason = f"unknown for {counts[UNKNOWN]} of {len(members)} projects"
+    return CapabilityResult(scope, cap, status, cited, blind, waiver, reason, settle,
+                            {s: counts[s] for s in STATUSES},
+                            all(r.satisfied for r in members))
 
 
 def assess_capabilities(
@@ -169,71 +263,74 @@ def assess_capabilities(
     links: Sequence[Link],
     waivers: Sequence[Any] = (),
     today: date | None = None,
-) -> list[CapabilityResult]:
+    project_kinds: Iterable[str] = ("git",),
+) -> Assessed:
+    """Capability statuses for every subject: each project, each team, the organisation."""
     today = today or date.today()
-    by_target = _facts_by_target(evidence, links)
-    unobs_by_target: dict[str, list[Unobserved]] = defaultdict(list)
+    subjects = plan(targets, project_kinds, evidence, links)
+    by_target, ev_by_id, owner_of, link_facts = _facts(evidence, links)
+    unobs: dict[str, list[Unobserved]] = defaultdict(list)
     for u in unobserved:
-        unobs_by_target[u.target].append(u)
+        unobs[u.target].append(u)
+    kind_of = {t.name: t.kind for t in targets}
+    team_of = {t.name: t.team for t in targets}
+
     results: list[CapabilityResult] = []
-    for scope, names in scopes_for(targets).items():
-        index = _Index([f for n in sorted(names) for f in by_target.get(n, ())])
-        gaps = [u for n in sorted(names) for u in unobs_by_target.get(n, ())]
+    per_project: dict[str, dict[str, CapabilityResult]] = {}
+
+    def judge(reach: Reach, team: str | None) -> dict[str, CapabilityResult]:
+        view = _View(reach, by_target, ev_by_id, link_facts, owner_of, unobs, kind_of)
+        out = {}
         for cap in capabilities.values():
-            status, cited = evaluate(cap, index)
-            blind: list[str] = []
-            if status != MET:
-                blind = sorted({f"{u.target}: {u.what}: {u.reason}" for u in gaps
-                                if any(u.covers(m.signal) for m in cap.matchers())})
-                if status == UNMET and blind:
-                    status = UNKNOWN
-            results.append(CapabilityResult(scope, cap, status, cited, blind[:10],
-                                            _waiver_for(cap.id, scope, waivers, today)))
-    return results
+            status, cited, blind, reason, settle = view.judge(cap)
+            out[cap.id] = CapabilityResult(reach.scope, cap, status, cited, blind,
+                                           _waiver_for(cap.id, reach.scope, waivers, today, team),
+                                           reason, settle)
+        results.extend(out.values())
+        return out
+
+    for name in sorted(subjects.projects):
+        per_project[name] = judge(subjects.projects[name], team_of.get(name))
+
+    def rollup(scope: Scope, names: list[str]) -> None:
+        for cap in capabilities.values():
+            results.append(_rollup(scope, cap, [per_project[n][cap.id] for n in names],
+                                   _waiver_for(cap.id, scope, waivers, today)))
+
+    for team, names in subjects.teams.items():
+        scope = Scope("team", team)
+        if names:
+            rollup(scope, names)
+        else:
+            judge(subjects.pooled[scope], None)
+    if per_project:
+        rollup(ORG, sorted(per_project))
+    else:
+        judge(subjects.pooled[ORG], None)
+    return Assessed(results, subjects)
 
 
-def place(framework: Framework, results: Sequence[CapabilityResult]) -> list[dict[str, Any]]:
-    """Strict ladder per scope: the highest stage N whose stages 1..N are all satisfied."""
-    by_scope: dict[Scope, dict[str, CapabilityResult]] = defaultdict(dict)
-    for r in results:
-        by_scope[r.scope][r.capability.id] = r
-    placements = []
-    for scope, caps in by_scope.items():
-        stage_no, stage_name = 0, "Not started"
-        next_stage = None
-        for stage in framework.stages:
-            if all(caps[c].satisfied for c in stage.all_requirements()):
-                stage_no, stage_name = stage.number, stage.name
-            else:
-                next_stage = stage
-                break
-        blockers = []
-        if next_stage is not None:
-            for cid in next_stage.all_requirements():
-                r = caps[cid]
-                if not r.satisfied:
-                    blocker = {"capability": cid, "title": r.capability.title, "status": r.status,
-                               "next_step": r.capability.next_step}
-                    if next_stage.gate_name and cid in next_stage.gate_requires:
-                        blocker["gate"] = next_stage.gate_name
-                    if r.status == UNKNOWN:
-                        blocker["unobserved"] = r.unobserved
-                    blockers.append(blocker)
-        met_above = [
-            {"capability": cid, "title": caps[cid].capability.title, "stage": s.number,
-             "evidence": caps[cid].evidence}
-            for s in framework.stages if s.number > stage_no
-            for cid in s.all_requirements() if caps[cid].status == MET
-        ]
-        placements.append({
-            "framework": framework.id,
-            "scope": scope.to_dict(),
-            "stage": stage_no,
-            "stage_name": stage_name,
-            "next_stage": ({"stage": next_stage.number, "name": next_stage.name}
-                           if next_stage else None),
-            "blockers": blockers,
-            "met_above": met_above,
-            "certain": not any(b["status"] == UNKNOWN for b in blockers),
-        })
-    return placements
+def describe_sources(capabilities: dict[str, Capability], assessed: Assessed,
+                     evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+    """What each platform source provides (capabilities its own evidence meets or partly
+    meets), which scope it serves, and which projects links attribute its evidence to.
+    Sources are not subjects: they get no placement of their own."""
+    by_target: dict[str, list[Fact]] = defaultdict(list)
+    for ev in evidence:
+        by_target[ev.target].append(Fact(ev.signal, int(ev.strength), dict(ev.attributes), (ev.id,)))
+    owner = {ev.id: ev.target for ev in evidence}
+    linked: dict[str, set[str]] = defaultdict(set)
+    for project, reach in assessed.subjects.projects.items():
+        for i in reach.attributed:
+            linked[owner[i]].add(project)
+    out = []
+    for name, scope in sorted(assessed.subjects.sources.items()):
+        index = _Index(by_target.get(name, ()))
+        provides = []
+        for cap in capabilities.values():
+            status, _ = evaluate(cap, index)
+            if status != UNMET:
+                provides.append({"capability": cap.id, "title": cap.title, "status": status})
+        out.append({"target": name, "serves": scope.to_dict(), "evidence": len(by_target.get(name, ())),
+                    "provides": provides, "linked_projects": sorted(linked.get(name, ()))})
+    return out

@@ -63,7 +63,11 @@ class ProbeContext:
     started: float = field(default_factory=time.monotonic)
 
     def remaining(self) -> float:
-        """Seconds left before this probe's timeout; use it to bound network calls."""
+        """Seconds left before this probe's timeout; use it to bound network calls. A probe
+        that was cancelled (abandoned after its timeout, or the audit is stopping) has none,
+        so a call waiting on it ends at the next look."""
+        if self.cancel.is_set():
+            return 0.0
         return max(0.0, self.timeout - (time.monotonic() - self.started))
 
     def check(self) -> None:
@@ -90,10 +94,21 @@ class Probe(ABC):
     #: one line for ``mlops-auditor probes``
     description: ClassVar[str] = ""
     default_timeout: ClassVar[float] = 300.0
+    #: True when each target is one ML project (a repository) that gets its own placement;
+    #: False for platform sources (clusters, accounts, servers) that serve a team or everyone
+    project: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
         return self.kind
+
+    def prepare(self) -> None:
+        """Import the heavy client libraries this probe needs (``kubernetes``, ``mlflow``,
+        ``boto3`` ...). The runner calls it once per probe class, from one thread, before any
+        target's thread starts: the same module imported for the first time from several
+        threads at once can fail half-initialised. Raise to mark every target of this kind
+        as not observed. Default: nothing to import."""
+        return None
 
     @abstractmethod
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:

@@ -43,5 +43,11 @@ def probe_for(kind: str) -> Any:
     return item.obj() if item is not None and item.obj is not None else None
 
 
+def project_kinds() -> set[str]:
+    """Target kinds whose targets are ML projects with a placement of their own (``git``)."""
+    return {kind for kind, item in probes().items()
+            if item.obj is not None and getattr(item.obj, "project", False)}
+
+
 def reports() -> dict[str, Loaded]:
     return _load_group(REPORT_GROUP)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from statistics import median
 from typing import Any
 
-from auditor.engine import scopes_for
 from auditor.evidence import Evidence
 from auditor.probe import Target
+from auditor.reach import scopes_for
 
 _SUMMED_UNITS = {"per_week", "per_month", "count"}
 

@@ -9,6 +9,14 @@ from reports import view
 _STYLE = {"met": "green", "partial": "yellow", "unmet": "red", "unknown": "magenta"}
 
 
+def _scope_name(scope: dict[str, str]) -> str:
+    return "organisation" if scope["kind"] == "org" else f"{scope['kind']} {scope['name']}"
+
+
+def _stage(p: dict[str, Any]) -> str:
+    return f"{p['stage']}*" if p["provisional"] else str(p["stage"])
+
+
 def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[str, Any]] = ()) -> None:
     from rich.table import Table
 
@@ -18,14 +26,22 @@ def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[s
     table.add_column("Stage", justify="right")
     table.add_column("Name")
     table.add_column("Blocks the next stage")
-    for p in view.placements_sorted(assessment):
-        if p["framework"] != primary["id"]:
-            continue
-        scope = "organisation" if p["scope"]["kind"] == "org" else f"{p['scope']['kind']} {p['scope']['name']}"
-        blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['capability']}[/]" for b in p["blockers"]) or "—"
-        stage = str(p["stage"]) + ("" if p["certain"] else "?")
-        table.add_row(scope, stage, p["stage_name"], blockers)
+    shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
+    for p in shown:
+        blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
+        table.add_row(_scope_name(p["scope"]), _stage(p), p["stage_name"], blockers)
     console.print(table)
+    for p in shown:
+        if p["basis"] == "members":
+            console.print(f"{_scope_name(p['scope'])}: {view.rollup_line(p)}")
+        elif p["basis"] == "pooled":
+            console.print(f"{_scope_name(p['scope'])}: no project of its own; judged on the pooled "
+                          f"evidence of its sources")
+    notes = view.assumptions(shown)
+    if notes:
+        console.print("\n* provisional — placed assuming what could not be seen:")
+        for note in notes:
+            console.print(f"  {note}")
     org = next((p for p in assessment["placements"]
                 if p["framework"] == primary["id"] and p["scope"]["kind"] == "org"), None)
     if org and org["blockers"]:

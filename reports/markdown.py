@@ -41,6 +41,8 @@ class MarkdownReport:
             caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
                           key=lambda c: (order.get(c["id"], 999), c["id"]))
             scopes.append({"placement": p, "capabilities": caps})
+        shown = [s["placement"] for s in scopes]
         return _template().render(a=assessment, evidence=evidence, scopes=scopes,
                                   placements=view.placements_sorted(assessment),
-                                  stage_of=stage_of[primary])
+                                  stage_of=stage_of[primary], rollup_line=view.rollup_line,
+                                  assumptions=view.assumptions(shown))

@@ -51,3 +51,34 @@ def framework_order(assessment: dict[str, Any]) -> dict[str, int]:
         for cid in stage["requires"]:
             order.setdefault(cid, len(order))
     return order
+
+
+def scope_plain(scope: dict[str, str]) -> str:
+    return "organisation" if scope["kind"] == "org" else f"{scope['kind']} {scope['name']}"
+
+
+def rollup_line(p: dict[str, Any]) -> str:
+    """'median of 3 members (stage 1: 1, stage 2: 1, stage 4: 1); lowest: target x at 1'."""
+    spread = ", ".join(f"stage {s}: {n}" for s, n in p["distribution"].items() if n)
+    low = p["lowest"]
+    return (f"median of {len(p['members'])} member(s) ({spread}); lowest: "
+            f"{scope_plain(low['scope'])} at {low['stage']}")
+
+
+def assumptions(placements: list[dict[str, Any]]) -> list[str]:
+    """One line per assumed capability across provisional placements: what was assumed, for
+    whom, why, and which source would settle it."""
+    seen: dict[str, dict[str, Any]] = {}
+    for p in placements:
+        if not p.get("provisional"):
+            continue
+        for a in p["assumed"]:
+            entry = seen.setdefault(a["capability"], {**a, "scopes": []})
+            entry["scopes"].append(scope_plain(p["scope"]))
+    lines = []
+    for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"])):
+        settle = f" — add a {' or '.join(a['settle_with'])} target to settle it" if a["settle_with"] else ""
+        why = a["reason"].split(" — ")[0] if a["reason"] else "unknown"
+        lines.append(f"{a['title']} (stage {a['stage']}): {why}{settle} "
+                     f"[{', '.join(a['scopes'])}]")
+    return lines

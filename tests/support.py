@@ -23,6 +23,7 @@ class FactsProbe(Probe):
     """Reports the facts written in its target settings; can sleep or fail on demand."""
 
     kind = "facts"
+    project = True  # stands for a repository: each target gets a placement
     signals = ("*",)
     settings_model = FakeSettings
     description = "test probe"

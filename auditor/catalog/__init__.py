@@ -60,6 +60,9 @@ class Capability:
     next_step: str
     met: tuple[Alternative, ...]
     partial: tuple[Alternative, ...] = ()
+    level: str = "project"          # project | platform
+    level_reason: str = ""
+    observable_from: tuple[str, ...] = ()  # target kinds whose silence means unmet
 
     def matchers(self) -> list[Matcher]:
         return [m for alt in self.met + self.partial for m in alt]
@@ -117,20 +120,34 @@ def normalise_package(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+LEVELS = ("project", "platform")
+
+
+def parse_capability(cid: str, raw: dict[str, Any]) -> Capability:
+    level = raw.get("level")
+    if level not in LEVELS:
+        raise ValueError(f"capability {cid}: level must be one of {', '.join(LEVELS)}, not {level!r}")
+    kinds = raw.get("observable_from")
+    if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+        raise ValueError(f"capability {cid}: observable_from must list the target kinds whose "
+                         f"silence means unmet")
+    return Capability(
+        id=cid,
+        title=raw["title"],
+        description=raw.get("description", ""),
+        next_step=raw["next_step"],
+        met=_alternatives(raw.get("met")),
+        partial=_alternatives(raw.get("partial")),
+        level=level,
+        level_reason=raw.get("level_reason", ""),
+        observable_from=tuple(kinds),
+    )
+
+
 @cache
 def capabilities() -> dict[str, Capability]:
     data = yaml.safe_load((CATALOG_DIR / "capabilities.yaml").read_text())
-    return {
-        cid: Capability(
-            id=cid,
-            title=raw["title"],
-            description=raw.get("description", ""),
-            next_step=raw["next_step"],
-            met=_alternatives(raw.get("met")),
-            partial=_alternatives(raw.get("partial")),
-        )
-        for cid, raw in data["capabilities"].items()
-    }
+    return {cid: parse_capability(cid, raw) for cid, raw in data["capabilities"].items()}
 
 
 def parse_framework(data: dict[str, Any], source: str = "") -> Framework:

@@ -30,6 +30,7 @@ class GitProbe(Probe):
     description: ClassVar[str] = ("Git repositories (local path or clone URL): CI/CD, environments, "
                                   "dependencies, pipelines, deployment config, governance, history")
     default_timeout: ClassVar[float] = 300.0
+    project: ClassVar[bool] = True
 
     def target_from_argument(self, argument: str) -> dict[str, Any] | None:
         return target_from_argument(argument)
