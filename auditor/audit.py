@@ -90,7 +90,9 @@ def run_audit(
 
     # Second pass: ask probes that can whether they hold what others refer to (commits ...).
     keys = links.referenced_keys(evidence)
-    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p)]
+    # a target that failed or timed out is not opened again (a hung host would cost twice)
+    failed = {t["target"] for t in run.timings if t["status"] == "error"}
+    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p) and t.name not in failed]
     if keys and resolvers:
         second = run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
                             default_timeout=config.settings.timeout, work=_resolve_work(keys), now=now)

@@ -3,21 +3,30 @@
 A probe that raises or overruns its time becomes an ``Unobserved`` record with the reason;
 what it yielded before that is kept. Worker threads are daemons: a probe stuck in a call
 that ignores its timeout cannot hold the audit hostage.
+
+Before any thread starts, each probe class is prepared once (its heavy imports), under a
+lock. While probes run, SIGTERM and SIGINT stop the audit cleanly: every child process
+group is killed, temporary folders are removed, and the process exits with 128 + the
+signal number, leaving reports and history as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import processes
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Policy, Probe, ProbeCancelled, ProbeContext, Target
 from auditor.redact import one_line
@@ -46,21 +55,70 @@ class RunResult:
     timings: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _NotPrepared(Exception):
+    pass
+
+
 def default_jobs() -> int:
     return os.cpu_count() or 2
+
+
+_prepare_lock = threading.Lock()
+#: probe class -> why it could not be prepared (None: ready); kept for the process's life
+_prepared: dict[type, str | None] = {}
+
+
+def prepare(probe: Probe) -> str | None:
+    """Prepare ``probe``'s class once (see :meth:`Probe.prepare`); the failure, one line."""
+    cls = type(probe)
+    with _prepare_lock:
+        if cls not in _prepared:
+            try:
+                probe.prepare()
+                _prepared[cls] = None
+            except Exception as exc:
+                log.debug("probe %s could not be prepared", probe.kind, exc_info=True)
+                _prepared[cls] = (f"cannot load the {probe.kind} probe's libraries: "
+                                  f"{type(exc).__name__}: {exc}")
+        return _prepared[cls]
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM/SIGINT while probes run: kill child process groups, remove temporary folders,
+    exit with 128 + signal. Only the main thread can take signals; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        processes.shutdown()
+        name = signal.Signals(signum).name
+        print(f"mlops-auditor: stopped by {name}; no report written", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _work(task: Task, results: queue.Queue) -> None:
     task.started = time.monotonic()
     task.ctx.started = task.started
     try:
+        problem = prepare(task.probe)  # already done by run_probes; a no-op but for direct use
+        if problem:
+            raise _NotPrepared(problem)
         for item in task.work(task.probe, task.target, task.ctx):
             with task.lock:
                 if task.done:  # abandoned after its timeout
                     return
                 task.items.append(item)
             task.ctx.check()
-    except ProbeCancelled as exc:
+    except (ProbeCancelled, _NotPrepared) as exc:
         task.error = str(exc)
     except Exception as exc:  # isolation: one probe never aborts the audit
         log.debug("probe %s failed on %s", task.probe.kind, task.target.name, exc_info=True)
@@ -134,7 +192,10 @@ def run_probes(
             timeout=target.timeout or default_timeout))
         for target, probe in pairs
     ]
-    run_tasks(tasks, jobs or default_jobs(), on_done)
+    for probe in {type(p): p for _, p in pairs}.values():
+        prepare(probe)  # heavy imports, once, before any probe thread starts
+    with stop_on_signals():
+        run_tasks(tasks, jobs or default_jobs(), on_done)
     result = RunResult()
     for task in tasks:
         for item in task.items:

@@ -1,17 +1,24 @@
-"""Running git safely: no hooks, no filters, no prompts, no repository-configured programs.
+"""Running git safely: no hooks, no filters, no prompts, no repository-configured programs,
+no credential helpers.
 
 Every command goes through :class:`Git`, which pins configuration that could make git run
-something from the audited repository (hooks, fsmonitor, signature programs, pagers) and
-bounds each call by the probe's remaining time.
+something from the audited repository (hooks, fsmonitor, signature programs, pagers) or
+from the user's configuration (credential helpers, which would *store* a password given in a
+clone URL and *erase* the user's stored login when a target refuses one), and bounds each
+call by the probe's remaining time. Each git runs in its own process group
+(:mod:`auditor.processes`): on a timeout, a cancelled probe or SIGTERM the whole group dies,
+``git-remote-http`` included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from auditor import processes
 from auditor.redact import one_line
 
 #: configuration pinned on every call (``-c`` wins over repository config)
@@ -29,6 +36,11 @@ SAFE_CONFIG: tuple[tuple[str, str], ...] = (
     ("grep.fallbackToNoIndex", "false"),
     ("fetch.recurseSubmodules", "false"),
     ("submodule.recurse", "false"),
+    # an empty helper clears the list from every other config file: git neither reads, stores
+    # nor erases the user's credentials (credential.<url>.helper included)
+    ("credential.helper", ""),
+    ("credential.interactive", "never"),
+    ("core.askPass", ""),
 )
 
 
@@ -40,8 +52,12 @@ def _env(extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
     env.update(
         GIT_TERMINAL_PROMPT="0",
-        GIT_ASKPASS="/bin/true",
-        SSH_ASKPASS="/bin/true",
+        # empty: no askpass program at all (also overrides core.askPass), and with prompts
+        # disabled git fails with "could not read Username" instead of asking anyone
+        GIT_ASKPASS="",
+        SSH_ASKPASS="",
+        SSH_ASKPASS_REQUIRE="never",
+        GCM_INTERACTIVE="never",
         GIT_PAGER="cat",
         GIT_OPTIONAL_LOCKS="0",
         GIT_CONFIG_NOSYSTEM="1",
@@ -66,7 +82,7 @@ class Git:
     #: git processes started by this Python process (read by the benchmark)
     spawned: int = 0
 
-    def __init__(self, repo_dir: Path | str, remaining: callable = lambda: 300.0,
+    def __init__(self, repo_dir: Path | str, remaining: Callable[[], float] = lambda: 300.0,
                  extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = None) -> None:
         self.dir = str(repo_dir)
         self.remaining = remaining
@@ -87,24 +103,32 @@ class Git:
     def run(self, *args: str, input: bytes | None = None, check: bool = True,
             ok_codes: Iterable[int] = (0,)) -> bytes:
         Git.spawned += 1
+        self.timeout()  # no time left: fail before starting anything
         try:
-            proc = subprocess.run(self.argv(*args), input=input, capture_output=True,
-                                  env=self.env, timeout=self.timeout())
+            code, out, err = processes.run(self.argv(*args), input=input, env=self.env,
+                                           remaining=self.remaining)
         except subprocess.TimeoutExpired:
             raise GitError(f"git {args[0]} timed out") from None
+        except processes.Stopping:
+            raise GitError("the audit is stopping") from None
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-        if check and proc.returncode not in tuple(ok_codes):
-            raise GitError(describe_failure(args[0], proc.stderr))
-        return proc.stdout
+        if check and code not in tuple(ok_codes):
+            raise GitError(describe_failure(args[0], err))
+        return out
 
     def text(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).decode("utf-8", "replace")
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen:
+        """A long-running git (``cat-file --batch``) in its own process group; give it back
+        with :func:`auditor.processes.release`."""
         Git.spawned += 1
-        return subprocess.Popen(self.argv(*args), stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=self.env)
+        try:
+            return processes.popen(self.argv(*args), stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=self.env)
+        except processes.Stopping:
+            raise GitError("the audit is stopping") from None
 
 
 def describe_failure(command: str, stderr: bytes) -> str:
@@ -170,11 +194,9 @@ class BlobReader:
         if self.proc is not None:
             if self.proc.stdin:
                 self.proc.stdin.close()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            processes.release(self.proc)  # kills the group if it is still running
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream:
                     stream.close()

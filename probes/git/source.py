@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from auditor import processes
 from auditor.probe import ProbeContext
 from auditor.redact import redact, register_secret
 from probes.git.gitcmd import Git, GitError
@@ -128,21 +128,22 @@ def _open_url(settings: GitSettings, ctx: ProbeContext, fetch: bool = True) -> R
             git.run("fetch", "--quiet", "--prune", "--tags", "--no-recurse-submodules", "origin")
         except GitError as exc:
             notes.append(f"fetch failed, audited the cached copy: {exc}")
+    elif not fetch:  # a lookup never goes to the network: no clone, nothing to look in
+        raise SourceError(f"{display} is not in the cache")
     else:
         parent = Git(root, ctx.remaining, extra, ceiling=str(root))
-        tmp = tempfile.mkdtemp(prefix=".clone-", dir=root)
-        try:
-            parent.run("clone", "--quiet", "--bare", "--filter=blob:none", "--no-recurse-submodules",
-                       "--", stripped, tmp)
-            Git(tmp, ctx.remaining, extra).run("config", "remote.origin.fetch",
-                                               "+refs/heads/*:refs/heads/*")
+        # the folder is removed if the clone fails, and on SIGTERM/SIGINT while it runs
+        with processes.temporary_dir(".clone-", root) as tmp:
             try:
+                parent.run("clone", "--quiet", "--bare", "--filter=blob:none",
+                           "--no-recurse-submodules", "--", stripped, tmp)
+                Git(tmp, ctx.remaining, extra).run("config", "remote.origin.fetch",
+                                                   "+refs/heads/*:refs/heads/*")
+            except GitError as exc:
+                raise SourceError(f"cannot clone {display}: {exc}") from None
+            # another run may have cloned it meanwhile; ours is then removed on leaving
+            with contextlib.suppress(OSError):
                 os.replace(tmp, dest)
-            except OSError:  # another run cloned it meanwhile
-                shutil.rmtree(tmp, ignore_errors=True)
-        except GitError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise SourceError(f"cannot clone {display}: {exc}") from None
         git = Git(dest, ctx.remaining, extra, ceiling=str(root))
     head = _resolve(git, settings.ref)
     return Repo(git=git, head=head, ref=settings.ref, display=redact(display), partial=True,

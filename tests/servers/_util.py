@@ -67,12 +67,13 @@ def which(*names: str) -> str | None:
 
 
 @contextlib.contextmanager
-def hanging_server() -> Iterator[str]:
-    """Accepts connections and never answers: for timeouts."""
+def hanging_server(accepted: list | None = None) -> Iterator[str]:
+    """Accepts connections and never answers: for timeouts. ``accepted``, when given, is
+    filled with every connection accepted (to count them)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    held: list[socket.socket] = []
+    held: list[socket.socket] = accepted if accepted is not None else []
     stopping = threading.Event()
 
     def accept() -> None:
