@@ -7,6 +7,7 @@ paginated cluster-wide LIST per known kind that discovery shows; Secrets are nev
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,15 @@ class KubernetesProbe(Probe):
     settings_model = KubernetesSettings
     description: ClassVar[str] = ("Kubernetes clusters (live, read-only LIST) or kubectl exports: "
                                   "serving, schedules, pipelines, monitoring, security, cost")
+
+    def prepare(self) -> None:
+        """The official client and urllib3, imported once before any target's thread. Not
+        installed: snapshots still work, and a live target says what is missing."""
+        with contextlib.suppress(ImportError):
+            import kubernetes.client
+            import kubernetes.config
+            import kubernetes.config.config_exception  # noqa: F401
+            import urllib3  # noqa: F401
 
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
         settings: KubernetesSettings = target.settings or KubernetesSettings()

@@ -4,6 +4,10 @@ The client is used at its lowest level (``ApiClient.param_serialize`` + ``call_a
 JSON parsed here), so authentication (tokens, client certificates, exec plugins, in-cluster
 service accounts) is the client's while requests stay exactly the ones we choose:
 ``/version``, discovery, and one paginated cluster-wide LIST per kind.
+
+What answers must look like Kubernetes (``/version`` with ``gitVersion``, discovery documents
+of the kinds the API server sends) or the target is "not a Kubernetes API"; bodies are read
+in chunks up to ``max_response_bytes``; a LIST whose ``continue`` token repeats stops.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.limits import PageGuard, ResponseTooLarge, read_capped
 from auditor.redact import register_secret
 
 from .kinds import GROUPS, KindSpec
@@ -35,7 +40,12 @@ class Forbidden(Exception):
 
 
 class ListFailed(Exception):
-    """A list failed for another reason (404, 410, 5xx, bad JSON); message is one line."""
+    """A list failed for another reason (404, 410, 5xx, bad JSON, too large, endless);
+    message is one line."""
+
+
+class TooLarge(Exception):
+    """One answer passed ``max_response_bytes`` (one line)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class LiveCluster:
         from kubernetes.config.config_exception import ConfigException
 
         self._remaining = remaining
+        self.max_bytes = settings.max_response_bytes
         cfg = client.Configuration()
         try:
             if settings.in_cluster:
@@ -104,7 +115,11 @@ class LiveCluster:
             raise ClusterError(f"cannot reach the API server at {_hostport(self.host)}: "
                                f"{_network_reason(exc)}") from None
         try:
-            raw = resp.read()
+            # never resp.read(): it would take the whole answer into memory, however large
+            raw = read_capped(lambda n: resp.response.read(n), self.max_bytes, f"GET {path}")
+        except ResponseTooLarge as exc:
+            resp.response.close()  # drop the connection rather than drain the rest
+            raise TooLarge(str(exc)) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError(f"the API server at {_hostport(self.host)} broke off: "
                                f"{_network_reason(exc)}") from None
@@ -122,9 +137,23 @@ class LiveCluster:
 
     # ---- discovery -----------------------------------------------------------------------
 
+    def _not_kubernetes(self, what: str) -> ClusterError:
+        return ClusterError(f"not a Kubernetes API at {_hostport(self.host)}: {what}")
+
+    def _get_small(self, path: str, accept: str = "application/json") -> tuple[int, Any, str]:
+        """A discovery or version request: an answer too large is no Kubernetes answer."""
+        try:
+            return self.get(path, accept=accept)
+        except TooLarge as exc:
+            raise self._not_kubernetes(str(exc)) from None
+
     def version(self) -> dict[str, Any]:
-        status, body, _ = self.get("/version")
-        if status != 200 or not isinstance(body, dict):
+        status, body, ctype = self._get_small("/version")
+        if status in (200, 404) and not (isinstance(body, dict)
+                                         and isinstance(body.get("gitVersion"), str)):
+            raise self._not_kubernetes(f"GET /version answered {status} "
+                                       f"{_describe(body, ctype)} without gitVersion")
+        if status != 200:
             raise ClusterError(f"GET /version answered {status}")
         return body
 
@@ -132,10 +161,14 @@ class LiveCluster:
         """(group, kind) → the resource to list. Aggregated discovery (2 requests) when the
         server offers it, else the legacy per-group documents, only for groups we know."""
         found: dict[tuple[str, str], Resource] = {}
-        for root in ("/api", "/apis"):
-            status, body, _ = self.get(root, accept=ACCEPT_DISCOVERY)
-            if status != 200 or not isinstance(body, dict):
+        for root, legacy in (("/api", "APIVersions"), ("/apis", "APIGroupList")):
+            status, body, ctype = self._get_small(root, accept=ACCEPT_DISCOVERY)
+            if status != 200:
                 raise ClusterError(f"discovery GET {root} answered {status}")
+            kind = body.get("kind") if isinstance(body, dict) else None
+            if kind not in (legacy, "APIGroupDiscoveryList"):
+                raise self._not_kubernetes(f"discovery GET {root} answered "
+                                           f"{_describe(body, ctype)}, not {legacy}")
             if body.get("kind") == "APIGroupDiscoveryList":
                 _aggregated(body, found)
             elif root == "/api":
@@ -166,24 +199,31 @@ class LiveCluster:
     # ---- listing -------------------------------------------------------------------------
 
     def list_pages(self, res: Resource, spec: KindSpec, page_size: int) -> Iterator[list[dict]]:
-        """One cluster-wide LIST, page by page (``limit``/``continue``)."""
+        """One cluster-wide LIST, page by page (``limit``/``continue``); stops with
+        ListFailed on a repeated ``continue`` token or absurdly many pages."""
         token = ""
+        guard = PageGuard(f"list {spec.rbac_name}", error=ListFailed)
         while True:
             query: list[tuple[str, Any]] = [("limit", page_size)]
             if token:
                 query.append(("continue", token))
-            status, body, _ = self.get(res.path, query)
+            try:
+                status, body, _ = self.get(res.path, query)
+            except TooLarge as exc:
+                raise ListFailed(f"list {spec.rbac_name}: {exc}; lower page_size") from None
             if status == 403:
                 raise Forbidden(f"list {spec.rbac_name} forbidden")
             if status != 200:
                 reason = body.get("reason") if isinstance(body, dict) else ""
                 raise ListFailed(f"list {spec.rbac_name} answered {status} {reason or ''}".strip())
-            if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+            if not (isinstance(body, dict) and "items" in body
+                    and isinstance(body["items"], list | None)):
                 raise ListFailed(f"list {spec.rbac_name}: the answer is not a Kubernetes List")
             yield [i for i in body.get("items") or [] if isinstance(i, dict)]
             token = str((body.get("metadata") or {}).get("continue") or "")
             if not token:
                 return
+            guard.next(token)
 
 
 def _add(found: dict, group: str, version: str, resource: Any, kind: Any, namespaced: Any,
@@ -210,6 +250,16 @@ def _all_found(group: str, found: dict) -> bool:
     from .kinds import KINDS
 
     return all((group, k.kind) in found for k in KINDS if k.group == group)
+
+
+def _describe(body: Any, ctype: str) -> str:
+    """What came back, for "not a Kubernetes API" reasons: a type, a few keys, no values."""
+    if isinstance(body, dict):
+        keys = ", ".join(sorted(str(k) for k in body)[:4]) or "no keys"
+        return f"JSON with {keys}"
+    if body is None:
+        return ctype.split(";")[0].strip() or "an empty answer"
+    return f"JSON {type(body).__name__}"
 
 
 def _hostport(url: str) -> str:

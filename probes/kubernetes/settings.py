@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from auditor.limits import MAX_RESPONSE_BYTES
 from auditor.probe import Settings
 
 
@@ -21,6 +22,8 @@ class KubernetesSettings(Settings):
     snapshot: str | None = None
     namespaces: NamespaceSelection = Field(default_factory=NamespaceSelection)
     page_size: int = Field(default=500, ge=1, le=10000)
+    #: largest answer read from the API server (one LIST page); a larger one is not read
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=64 * 1024)
 
     @model_validator(mode="after")
     def _one_source(self) -> KubernetesSettings:

@@ -106,3 +106,50 @@ def http_server(handler: type) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: what a foreign JSON service (a health endpoint, someone else's REST API) answers to any GET
+FOREIGN_JSON = {"status": "ok", "items": [{"id": 1, "name": "billing"}, {"id": 2, "name": "crm"}]}
+
+
+@contextlib.contextmanager
+def foreign_json_api() -> Iterator[str]:
+    """Answers every GET and POST with ``200 {"status": "ok", "items": [...]}``: a URL that
+    points at some other service. Probes must say "not a <kind> API", not "nothing found"."""
+    import json
+    from http.server import BaseHTTPRequestHandler
+
+    body = json.dumps(FOREIGN_JSON).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815 - http.server's naming
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_server(Handler) as url:
+        yield url
+
+
+def huge_json_body(size: int, envelope: tuple[bytes, bytes] = (b'{"items": ["', b'"]}'),
+                   chunk: int = 1 << 20) -> Iterator[bytes]:
+    """A JSON document of about ``size`` bytes, produced piece by piece (the server itself
+    never holds it): ``envelope`` around one long string."""
+    head, tail = envelope
+    yield head
+    left = max(0, size - len(head) - len(tail))
+    block = b"x" * chunk
+    while left > 0:
+        yield block[:min(chunk, left)]
+        left -= chunk
+    yield tail

@@ -98,6 +98,9 @@ class KubeApiServer:
     aggregated: bool = True
     version: dict[str, Any] = field(default_factory=lambda: dict(VERSION))
     requests: list[Request] = field(default_factory=list)
+    #: resources ("resource.group" or "resource") whose LIST answers the same ``continue``
+    #: token forever (a broken or hostile server)
+    endless: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -367,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
                 {"group": res.group, "kind": res.resource}))
         if len(rest) == 1:
             code, body = api.list(res, version, namespace, query)
+            if res.rbac in api.endless or res.resource in api.endless:
+                body["metadata"]["continue"] = base64.urlsafe_b64encode(
+                    b'{"start": ""}').decode().rstrip("=")  # back to the first page
             return self._send(code, body)
         key = f"{namespace or ''}/{rest[1]}"
         for k, obj in api.store.get((res.group, res.resource), []):
