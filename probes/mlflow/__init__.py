@@ -6,6 +6,7 @@ probe runs. See docs/probes/mlflow.md for the target settings, signals and permi
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -23,6 +24,15 @@ class MlflowProbe(Probe):
     settings_model: ClassVar[type[Settings]] = MlflowSettings
     description = ("MLflow tracking server and model registry: experiments, newest runs, "
                    "lineage, checks, registered models, tempo")
+
+    def prepare(self) -> None:
+        """MLflow's REST client and its protobuf parsing, imported once before any thread."""
+        for module in ("requests.exceptions", "google.protobuf.json_format", "mlflow.entities",
+                       "mlflow.exceptions", "mlflow.utils.rest_utils", "mlflow.utils.credentials",
+                       "mlflow.utils.proto_json_utils", "mlflow.utils.databricks_utils",
+                       "mlflow.store.tracking.rest_store",
+                       "mlflow.store.model_registry.rest_store"):
+            importlib.import_module(module)
 
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
         from probes.mlflow.collect import collect

@@ -5,6 +5,7 @@ MLflow's client reads its retry and timeout limits from process-wide environment
 Probes run concurrently in threads, so instead of changing the environment this module
 subclasses MLflow's own REST stores and routes their calls through :meth:`Connection.call_proto`,
 which passes explicit limits to ``mlflow.utils.rest_utils.http_request``. Nothing global changes.
+Answers are streamed and read up to ``max_response_bytes``: a larger one is not read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.limits import ResponseTooLarge, join_capped
 from auditor.redact import register_secret
 from probes.mlflow.errors import AccessDenied, ApiError, NotMlflow, classify_transport
 from probes.mlflow.settings import MlflowSettings
@@ -104,14 +106,26 @@ class Connection:
         timeout = self.timeout()
         self.requests += 1
         try:
-            return http_request(
+            resp = http_request(
                 creds, endpoint, method, max_retries=self.settings.max_retries,
                 backoff_factor=0.5, backoff_jitter=0.0, timeout=timeout,
                 retry_timeout_seconds=timeout * (self.settings.max_retries + 1),
-                raise_on_status=False, **kwargs,
+                raise_on_status=False, stream=True, **kwargs,
             )
         except (MlflowException, OSError) as exc:
             raise classify_transport(exc, self.host, timeout) from None
+        try:
+            body = join_capped(resp.iter_content(64 * 1024), self.settings.max_response_bytes,
+                               f"{self.host} {endpoint}")
+        except ResponseTooLarge as exc:
+            resp.close()
+            raise ApiError(str(exc)) from None
+        except Exception as exc:  # the connection broke off mid-answer
+            resp.close()
+            raise classify_transport(exc, self.host, timeout) from None
+        # what requests would have read itself: .json() and .text work as usual
+        resp._content, resp._content_consumed = body, True
+        return resp
 
     def call_proto(self, endpoint: str, method: str, json_body: str | None, proto: Any) -> Any:
         """What ``mlflow.utils.rest_utils.call_endpoint`` does, with bounded limits and

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from auditor.limits import PageGuard
+from probes.mlflow.errors import ApiError
 from probes.mlflow.runs import ExperimentRuns
 
 EXPERIMENTS_PAGE = 1000
@@ -27,6 +29,7 @@ def list_experiments(store: Any, check: Callable[[], None]) -> list[Any]:
 
     out: list[Any] = []
     token = None
+    guard = PageGuard("experiments search", error=ApiError)
     while True:
         check()
         page = store.search_experiments(view_type=ViewType.ALL, max_results=EXPERIMENTS_PAGE,
@@ -35,6 +38,7 @@ def list_experiments(store: Any, check: Callable[[], None]) -> list[Any]:
         token = page.token
         if not token or not page:
             return out
+        guard.next(token)
 
 
 class RunSampler:
@@ -78,6 +82,7 @@ class RunSampler:
         summaries = {e: ExperimentRuns(e, self.now_ms) for e in group}
         budget = len(group) * self.max_runs
         fetched, token, complete = 0, None, False
+        guard = PageGuard("runs search", error=ApiError)
         while True:
             page = self._search(group, min(self.page_size, budget - fetched), token)
             for run in page:
@@ -95,6 +100,7 @@ class RunSampler:
                 break
             if fetched >= budget or all(s.sampled >= self.max_runs for s in summaries.values()):
                 break
+            guard.next(token)
         for exp_id, s in summaries.items():
             if s.sampled >= self.max_runs:
                 s.truncated = s.truncated or not complete
@@ -107,6 +113,7 @@ class RunSampler:
     def _sample_one(self, exp_id: str) -> ExperimentRuns:
         s = ExperimentRuns(exp_id, self.now_ms)
         token = None
+        guard = PageGuard("runs search", error=ApiError)
         while s.sampled < self.max_runs:
             page = self._search([exp_id], min(self.page_size, self.max_runs - s.sampled), token)
             for run in page:
@@ -114,6 +121,7 @@ class RunSampler:
             token = page.token
             if not token:
                 return s
+            guard.next(token)
         s.truncated = True
         return s
 
@@ -129,6 +137,7 @@ def _add(summary: ExperimentRuns, run: Any) -> None:
 def list_registered_models(store: Any, check: Callable[[], None]) -> list[Any]:
     out: list[Any] = []
     token = None
+    guard = PageGuard("registered models search", error=ApiError)
     while True:
         check()
         page = store.search_registered_models(max_results=MODELS_PAGE, page_token=token)
@@ -136,6 +145,7 @@ def list_registered_models(store: Any, check: Callable[[], None]) -> list[Any]:
         token = page.token
         if not token or not page:
             return out
+        guard.next(token)
 
 
 def list_model_versions(store: Any, limit: int, check: Callable[[], None]) -> tuple[list[Any], bool]:
@@ -143,6 +153,7 @@ def list_model_versions(store: Any, limit: int, check: Callable[[], None]) -> tu
     out: list[Any] = []
     token = None
     page_size = min(limit, 10_000)
+    guard = PageGuard("model versions search", error=ApiError)
     while len(out) < limit:
         check()
         page = store.search_model_versions(max_results=min(page_size, limit - len(out)),
@@ -151,4 +162,5 @@ def list_model_versions(store: Any, limit: int, check: Callable[[], None]) -> tu
         token = page.token
         if not token or not page:
             return out, False
+        guard.next(token)
     return out, True

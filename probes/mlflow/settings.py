@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from auditor.limits import MAX_RESPONSE_BYTES
 from auditor.probe import Settings
 
 _SCHEMES = ("http://", "https://", "databricks")
@@ -36,6 +37,8 @@ class MlflowSettings(Settings):
     request_timeout: float = Field(default=30.0, gt=0, le=600)
     #: retries of one request on connection errors and 429/5xx answers
     max_retries: int = Field(default=2, ge=0, le=10)
+    #: largest answer read from the server (one page of runs ...); a larger one is not read
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=64 * 1024)
     token_env: str | None = None
     username_env: str | None = None
     password_env: str | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -34,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers._util import free_port, start, stop, wait_for_http, which
+from tests.servers._util import free_port, huge_json_body, start, stop, wait_for_http, which
 
 DAY_MS = 86_400_000
 SCENARIOS = ("empty", "research", "production")
@@ -275,17 +276,47 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "stall" and n > srv.stall_after:
             srv.release.wait(30)
             return None
+        if mode == "endless" and "/search" in self.path:  # always ask upstream for page one
+            if body:
+                doc = json.loads(body)
+                doc.pop("page_token", None)
+                body = json.dumps(doc).encode()
+            path, _, query = self.path.partition("?")
+            kept = [p for p in query.split("&") if p and not p.startswith("page_token=")]
+            self.path = path + ("?" + "&".join(kept) if kept else "")
+        if mode == "huge_runs" and "runs/search" in self.path:
+            return self._reply_stream(huge_json_body(srv.huge_bytes, (b'{"runs": [], "x": "', b'"}')))
         self._forward(body)
+
+    def _reply_stream(self, chunks: Iterator[bytes]) -> None:
+        """An answer of unknown length, sent as it is produced (chunked encoding)."""
+        self.protocol_version = "HTTP/1.1"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading: that is the point
+            pass
+        self.close_connection = True
 
     def _forward(self, body: bytes) -> None:
         srv = self.server
         conn = http.client.HTTPConnection(srv.upstream_host, srv.upstream_port, timeout=30)
         headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "authorization", "connection")}
+                   if k.lower() not in ("host", "authorization", "connection", "content-length")}
         conn.request(self.command, self.path, body=body or None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if self.server.mode == "endless" and "/search" in self.path and resp.status == 200:
+            doc = json.loads(data or b"{}")
+            doc["next_page_token"] = "c2FtZS1wYWdlLWFnYWlu"  # the same next page, forever
+            data = json.dumps(doc).encode()
         self._reply(resp.status, data, resp.getheader("Content-Type") or "application/json")
 
     do_GET = do_POST = _handle  # noqa: N815
@@ -294,9 +325,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _StubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, mode: str, upstream: str | None, stall_after: int) -> None:
+    def __init__(self, mode: str, upstream: str | None, stall_after: int,
+                 huge_bytes: int = 0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.mode, self.stall_after = mode, stall_after
+        self.mode, self.stall_after, self.huge_bytes = mode, stall_after, huge_bytes
         self.count = 0
         self.lock = threading.Lock()
         self.release = threading.Event()
@@ -312,11 +344,13 @@ class _StubServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def stub_server(mode: str, upstream: str | None = None, stall_after: int = 0) -> Iterator[_StubServer]:
+def stub_server(mode: str, upstream: str | None = None, stall_after: int = 0,
+                huge_bytes: int = 0) -> Iterator[_StubServer]:
     """``html`` | ``json`` | ``401`` | ``403`` | ``auth`` (Bearer proxy) | ``deny_registry``
     (proxy answering 403 to registry calls) | ``stall`` (proxy that stops answering after
-    ``stall_after`` requests)."""
-    srv = _StubServer(mode, upstream, stall_after)
+    ``stall_after`` requests) | ``endless`` (proxy whose every search answer names the same
+    next page) | ``huge_runs`` (proxy answering runs/search with ``huge_bytes`` of JSON)."""
+    srv = _StubServer(mode, upstream, stall_after, huge_bytes)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
