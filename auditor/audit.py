@@ -103,12 +103,13 @@ def run_audit(
     strict = config.settings.strict if strict is None else strict
     assessed = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
                                    resolved, config.waivers, today or now.date(),
-                                   project_kinds=registry.project_kinds())
+                                   project_kinds=registry.project_kinds(),
+                                   observes=registry.observes())
     results = assessed.results
-    placements = [p for fw in fws for p in place(fw, assessed, strict)]
-    unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     failed_targets = sorted({t["target"] for t in run.timings if t["status"] == "error"}
                             | {u.target for u in missing})
+    placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
+    unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mlops-auditor", "version": __version__},

@@ -182,20 +182,30 @@ class _View:
 
     def __init__(self, reach: Reach, by_target: dict[str, list[Fact]], ev_by_id: dict[str, Fact],
                  link_facts: list[tuple[Fact, str, str]], owner_of: dict[str, str],
-                 unobserved: dict[str, list[Unobserved]], kind_of: dict[str, str]):
+                 unobserved: dict[str, list[Unobserved]], kind_of: dict[str, str],
+                 observes: dict[str, tuple[str, ...]]):
         own_ids = {i for t in reach.own for f in by_target.get(t, ()) for i in f.ids}
         project_facts = [f for t in sorted(reach.own) for f in by_target.get(t, ())]
         project_facts += [ev_by_id[i] for i in sorted(reach.attributed) if i in ev_by_id]
         near = own_ids | set(reach.attributed)
         project_facts += [f for f, a, b in link_facts if a in near or b in near]
-        platform_facts = [f for t in sorted(reach.platform) for f in by_target.get(t, ())]
+        # The platform a project stands on: the sources serving its team and the organisation,
+        # and any source that links show running or holding its work (a cluster running its
+        # image): their platform properties (audit logging, access control) are its own.
+        contributing = {owner_of[i] for i in reach.attributed if i in owner_of}
+        platform = (set(reach.platform) | contributing) - set(reach.own)
+        platform_facts = [f for t in sorted(platform) for f in by_target.get(t, ())]
         platform_facts += [f for f, a, b in link_facts
-                           if owner_of.get(a) in reach.platform or owner_of.get(b) in reach.platform]
+                           if owner_of.get(a) in platform or owner_of.get(b) in platform]
         self.project = _Index(project_facts)
         self.platform = _Index(project_facts + platform_facts)
-        contributing = {owner_of[i] for i in reach.attributed if i in owner_of}
         self.kinds = sorted({kind_of[t] for t in reach.targets | contributing if t in kind_of})
         self.gaps = [u for t in sorted(reach.targets) for u in unobserved.get(t, ())]
+        self.observes = {c for k in self.kinds for c in observes.get(k, ())}
+
+    def can_see_absence(self, cap: Capability) -> bool:
+        return (bool(set(cap.observable_from) & set(self.kinds))
+                or cap.id in self.observes or "*" in self.observes)
 
     def judge(self, cap: Capability) -> tuple[str, list[str], list[str], str, tuple[str, ...]]:
         """(status, cited, unobserved lines, reason, settle_with) for one capability."""
@@ -209,7 +219,7 @@ class _View:
             targets = tuple(sorted({line.split(":", 1)[0] for line in blind}))
             return UNKNOWN, cited, blind[:BLIND_LIMIT], \
                 f"could not observe {', '.join(targets)}", targets
-        if status == UNMET and not set(cap.observable_from) & set(self.kinds):
+        if status == UNMET and not self.can_see_absence(cap):
             wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
             reason = (f"not observable from {_kinds_phrase(self.kinds)} — add "
                       f"{'an' if wanted[0][0] in 'aeiou' else 'a'} {' or '.join(wanted)} "
@@ -264,6 +274,7 @@ def assess_capabilities(
     waivers: Sequence[Any] = (),
     today: date | None = None,
     project_kinds: Iterable[str] = ("git",),
+    observes: dict[str, tuple[str, ...]] | None = None,
 ) -> Assessed:
     """Capability statuses for every subject: each project, each team, the organisation."""
     today = today or date.today()
@@ -279,7 +290,8 @@ def assess_capabilities(
     per_project: dict[str, dict[str, CapabilityResult]] = {}
 
     def judge(reach: Reach, team: str | None) -> dict[str, CapabilityResult]:
-        view = _View(reach, by_target, ev_by_id, link_facts, owner_of, unobs, kind_of)
+        view = _View(reach, by_target, ev_by_id, link_facts, owner_of, unobs, kind_of,
+                     observes or {})
         out = {}
         for cap in capabilities.values():
             status, cited, blind, reason, settle = view.judge(cap)

@@ -57,6 +57,9 @@ class Evidence:
     have a meaning for the engine: ``link_keys`` (what this thing is, e.g.
     ``image:registry.example.com/churn``) and ``links_to`` (what it refers to); a
     ``links_to`` key that matches another evidence's ``link_keys`` is a cross-source link.
+    A third, ``origin``, names the unit inside its target the fact came from (an MLflow
+    experiment): when a link attributes one fact to a repository, the facts of the same
+    origin follow it.
     """
 
     signal: str

@@ -41,16 +41,24 @@ def _profile(framework: Framework, caps: dict[str, CapabilityResult]) -> list[di
 
 
 def _climb(framework: Framework, caps: dict[str, CapabilityResult], strict: bool
-           ) -> tuple[Stage | None, Stage | None, list[CapabilityResult]]:
-    """(last stage reached, first stage not reached, unknowns assumed on the way)."""
+           ) -> tuple[Stage | None, Stage | None, list[CapabilityResult], set[str]]:
+    """(last stage reached, first stage not reached, unknowns assumed on the way, the
+    capabilities that block the first stage not reached).
+
+    A stage is never reached on assumptions alone: when nothing it requires is met, its
+    unknown requirements block it like unmet ones."""
     reached, assumed = None, []
     for stage in framework.stages:
-        missing = [caps[c] for c in stage.all_requirements() if not caps[c].satisfied]
-        if any(strict or r.status != UNKNOWN for r in missing):
-            return reached, stage, assumed
+        required = [caps[c] for c in stage.all_requirements()]
+        missing = [r for r in required if not r.satisfied]
+        blocking = {r.capability.id for r in missing if strict or r.status != UNKNOWN}
+        if not blocking and missing and len(missing) == len(required):
+            blocking = {r.capability.id for r in missing}
+        if blocking:
+            return reached, stage, assumed, blocking
         assumed += missing
         reached = stage
-    return reached, None, assumed
+    return reached, None, assumed, set()
 
 
 def _blocker(stage: Stage, r: CapabilityResult) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def _stage_of(framework: Framework) -> dict[str, int]:
 
 
 def _common(framework: Framework, scope: Scope, basis: str, caps: dict[str, CapabilityResult],
-            stage_no: int, next_stage: Stage | None, strict: bool) -> dict[str, Any]:
+            stage_no: int, next_stage: Stage | None, blocking: set[str]) -> dict[str, Any]:
     names = {s.number: s.name for s in framework.stages}
     missing = ([caps[c] for c in next_stage.all_requirements() if not caps[c].satisfied]
                if next_stage else [])
@@ -90,10 +98,8 @@ def _common(framework: Framework, scope: Scope, basis: str, caps: dict[str, Capa
         "stage": stage_no,
         "stage_name": names.get(stage_no, "Not started"),
         "next_stage": {"stage": next_stage.number, "name": next_stage.name} if next_stage else None,
-        "blockers": [_blocker(next_stage, r) for r in missing
-                     if strict or r.status != UNKNOWN or r.members is not None],
-        "unsettled": [_blocker(next_stage, r) for r in missing
-                      if not strict and r.status == UNKNOWN and r.members is None],
+        "blockers": [_blocker(next_stage, r) for r in missing if r.capability.id in blocking],
+        "unsettled": [_blocker(next_stage, r) for r in missing if r.capability.id not in blocking],
         "met_above": [
             {"capability": cid, "title": caps[cid].capability.title, "stage": s.number,
              "evidence": caps[cid].evidence}
@@ -107,12 +113,12 @@ def _common(framework: Framework, scope: Scope, basis: str, caps: dict[str, Capa
 def ladder(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult],
            basis: str, strict: bool) -> dict[str, Any]:
     """The strict ladder for one project, or for a scope judged on pooled evidence."""
-    reached, next_stage, assumed = _climb(framework, caps, strict)
+    reached, next_stage, assumed, blocking = _climb(framework, caps, strict)
     stage_no = reached.number if reached else 0
-    strict_reached, _, _ = _climb(framework, caps, True)
+    strict_reached, _, _, _ = _climb(framework, caps, True)
     strict_no = strict_reached.number if strict_reached else 0
     stage_of = _stage_of(framework)
-    out = _common(framework, scope, basis, caps, stage_no, next_stage, strict)
+    out = _common(framework, scope, basis, caps, stage_no, next_stage, blocking)
     out |= {
         "strict_stage": strict_no,
         "provisional": strict_no < stage_no,
@@ -122,11 +128,18 @@ def ladder(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult]
 
 
 def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult],
-            members: list[dict[str, Any]], strict: bool) -> dict[str, Any]:
+            all_members: list[dict[str, Any]], failed: set[str]) -> dict[str, Any]:
+    # A project whose source could not be read at all is not placed at 0 on ignorance: it is
+    # left out of the median and named (unless nothing else is left).
+    members = [m for m in all_members
+               if not (m["scope"]["kind"] == "target" and m["scope"]["name"] in failed)]
+    members = members or all_members
     stage_no = median_low([m["stage"] for m in members])
     strict_no = median_low([m["strict_stage"] for m in members])
     next_stage = next((s for s in framework.stages if s.number > stage_no), None)
-    out = _common(framework, scope, "members", caps, stage_no, next_stage, strict)
+    lacking = {c for c in (next_stage.all_requirements() if next_stage else ())
+               if not caps[c].satisfied}
+    out = _common(framework, scope, "members", caps, stage_no, next_stage, lacking)
     assumed: dict[str, dict[str, Any]] = {}
     for m in members:
         for a in m["assumed"]:
@@ -144,12 +157,15 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
                     for m in members],
         "distribution": distribution,
         "lowest": {"scope": lowest["scope"], "stage": lowest["stage"]},
+        "not_observed": sorted(m["scope"]["name"] for m in all_members if m not in members),
     }
     return out
 
 
-def place(framework: Framework, assessed: Assessed, strict: bool = False) -> list[dict[str, Any]]:
-    """Placements on one framework: every project, every team, the organisation."""
+def place(framework: Framework, assessed: Assessed, strict: bool = False,
+          failed: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Placements on one framework: every project, every team, the organisation.
+    ``failed``: targets that could not be read at all (left out of roll-up medians)."""
     by_scope = assessed.by_scope()
     subjects = assessed.subjects
     out: list[dict[str, Any]] = []
@@ -162,13 +178,13 @@ def place(framework: Framework, assessed: Assessed, strict: bool = False) -> lis
     for team, names in subjects.teams.items():
         scope = Scope("team", team)
         if names:
-            p = _rollup(framework, scope, by_scope[scope], [projects[n] for n in names], strict)
+            p = _rollup(framework, scope, by_scope[scope], [projects[n] for n in names], set(failed))
             org_members.append(p)
         else:
             p = ladder(framework, scope, by_scope[scope], "pooled", strict)
         out.append(p)
     if projects:
-        out.append(_rollup(framework, ORG, by_scope[ORG], org_members, strict))
+        out.append(_rollup(framework, ORG, by_scope[ORG], org_members, set(failed)))
     else:
         out.append(ladder(framework, ORG, by_scope[ORG], "pooled", strict))
     return out

@@ -97,6 +97,9 @@ class Probe(ABC):
     #: True when each target is one ML project (a repository) that gets its own placement;
     #: False for platform sources (clusters, accounts, servers) that serve a team or everyone
     project: ClassVar[bool] = False
+    #: capability ids whose absence this probe's silence shows, beyond the catalog's
+    #: ``observable_from`` (which names built-in kinds); ``"*"`` for every capability
+    observes: ClassVar[tuple[str, ...]] = ()
 
     @property
     def name(self) -> str:

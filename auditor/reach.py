@@ -114,8 +114,18 @@ def attribute(projects: set[str], evidence: Sequence[Evidence],
     project registers), or when the project refers to a registered model (it serves or
     loads that model: the registry's versions are its versions). Followed transitively
     through platform evidence (project → image → deployment → served model), never through
-    another project's evidence. A base image a repository builds FROM is not attributed."""
+    another project's evidence. A base image a repository builds FROM is not attributed.
+    Evidence carrying an ``origin`` attribute (an MLflow experiment) brings every fact of the
+    same origin in its target along: the experiment whose runs cite the commit is the
+    project's experiment."""
     owner = {ev.id: ev.target for ev in evidence if ev.target in projects}
+    same_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
+    origin_of: dict[str, tuple[str, str]] = {}
+    for ev in evidence:
+        origin = ev.attributes.get("origin")
+        if isinstance(origin, str) and ev.target not in projects:
+            same_origin[(ev.target, origin)].append(ev.id)
+            origin_of[ev.id] = (ev.target, origin)
     edges: dict[str, list[str]] = defaultdict(list)   # evidence id → platform evidence it pulls in
     for link in links:
         src, dst = link.source, link.target
@@ -135,6 +145,9 @@ def attribute(projects: set[str], evidence: Sequence[Evidence],
                         seen.add(j)
                         nxt.append(j)
             frontier = nxt
+        for i in list(seen):
+            if i in origin_of:
+                seen.update(same_origin[origin_of[i]])
         if seen:
             out[project] = seen
     return out

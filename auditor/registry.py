@@ -49,5 +49,11 @@ def project_kinds() -> set[str]:
             if item.obj is not None and getattr(item.obj, "project", False)}
 
 
+def observes() -> dict[str, tuple[str, ...]]:
+    """Target kind → capability ids a plugin probe declares it can show the absence of."""
+    return {kind: tuple(item.obj.observes) for kind, item in probes().items()
+            if item.obj is not None and getattr(item.obj, "observes", ())}
+
+
 def reports() -> dict[str, Loaded]:
     return _load_group(REPORT_GROUP)

@@ -24,6 +24,7 @@ class FactsProbe(Probe):
 
     kind = "facts"
     project = True  # stands for a repository: each target gets a placement
+    observes = ("*",)  # what its settings do not list, it does not have
     signals = ("*",)
     settings_model = FakeSettings
     description = "test probe"

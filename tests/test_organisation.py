@@ -69,8 +69,13 @@ def org(tmp_path_factory, kube_api, prometheus_stack, oci_registry, moto_server,
         moto_post(aws_url, "/moto-api/reset")
 
 
+def placement(a, kind, name):
+    return next(p for p in a["placements"]
+                if p["framework"] == "seven_stages" and p["scope"] == {"kind": kind, "name": name})
+
+
 def stage(a, kind, name):
-    return next(p["stage"] for p in a["placements"] if p["scope"] == {"kind": kind, "name": name})
+    return placement(a, kind, name)["stage"]
 
 
 def test_every_probe_ran_and_the_document_is_valid(org):
@@ -80,17 +85,32 @@ def test_every_probe_ran_and_the_document_is_valid(org):
     jsonschema.validate(org, SCHEMA)
 
 
-def test_organisation_pools_what_its_teams_have(org):
-    teams = {t: stage(org, "team", t) for t in ("retention", "platform", "vision")}
-    assert stage(org, "org", "organisation") >= max(teams.values())
-    org_met = {c["id"] for c in org["capabilities"] if c["scope"]["kind"] == "org" and c["status"] == "met"}
-    for team in teams:
-        team_met = {c["id"] for c in org["capabilities"]
-                    if c["scope"] == {"kind": "team", "name": team} and c["status"] == "met"}
-        assert team_met <= org_met, team
-    # the cluster and the AWS account show what the repository alone cannot: audit logging
-    assert "audit_logging" in org_met
+def test_organisation_is_the_median_of_teams_with_projects_never_the_union(org):
+    from auditor.placement import median_low
+
+    retention = placement(org, "team", "retention")
+    projects = [stage(org, "target", n) for n in ("churn", "training")]
+    assert retention["basis"] == "members"
+    assert retention["stage"] == median_low(projects)
     assert stage(org, "target", "churn") == 6
+    # teams with only platform sources are judged on their pooled evidence; the organisation
+    # rolls up the teams that have projects, so it sits at the retention team's stage
+    assert placement(org, "team", "platform")["basis"] == "pooled"
+    assert placement(org, "team", "vision")["basis"] == "pooled"
+    o = placement(org, "org", "organisation")
+    assert o["stage"] == retention["stage"] and [m["scope"]["name"] for m in o["members"]] == ["retention"]
+    # the cluster and the AWS account show what a repository cannot: audit logging, for the
+    # team they serve, and for a repository whose image the cluster runs
+    platform = {c["id"]: c["status"] for c in org["capabilities"]
+                if c["scope"] == {"kind": "team", "name": "platform"}}
+    assert platform["audit_logging"] == "met"
+    training = {c["id"]: c["status"] for c in org["capabilities"]
+                if c["scope"] == {"kind": "target", "name": "training"}}
+    assert training["audit_logging"] == "unknown"  # only MLflow serves it: not observable
+    assert training["experiment_tracking"] == "met"  # the production runs cite its commit
+    served = {s["target"]: s["serves"]["name"] for s in org["sources"]}
+    assert served == {"mlflow-prod": "retention", "prod-cluster": "platform", "prom": "platform",
+                      "registry": "vision", "ml-prod": "platform"}
 
 
 def test_runs_link_to_commits_of_an_audited_repository(org):

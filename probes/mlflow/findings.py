@@ -96,8 +96,10 @@ def experiment_runs(em: Emitter, exp: Any, s: ExperimentRuns) -> Iterator[Eviden
     if not s.sampled:
         return
     eid, name = s.experiment_id, clip(exp.name, 120) if exp is not None else s.experiment_id
+    # origin: a link that attributes one of these facts to a repository (a run's commit)
+    # attributes the whole experiment's evidence to it
     base = {"experiment": name, "experiment_id": eid, "sampled_runs": s.sampled,
-            "sample_truncated": s.truncated}
+            "sample_truncated": s.truncated, "origin": f"experiment:{eid}"}
     if s.skipped:
         base["skipped_runs"] = s.skipped
     run_loc = lambda run_id: em.loc("experiments", eid, "runs", run_id)  # noqa: E731

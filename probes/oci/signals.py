@@ -60,7 +60,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
     kinds = {k: f.tags.count(k) for k in ("semver", "git_sha", "other") if f.tags.count(k)}
     ranked = f.tags.ranked()
     attrs: dict = {
-        "repository": f.repo,
+        "repository": f.repo, "origin": f"repository:{f.repo}",
         "tool": f.key,
         "tags_total": len(f.tags.image_tags),
         "tag_kinds": kinds,
@@ -93,7 +93,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         yield Evidence(signal="tempo.image_age_days", strength=Strength.OPERATING, target=target,
                        locator=f.locator(newest.digest),
                        attributes={"value": round(max(age, 0.0), 1), "unit": "days",
-                                   "repository": f.repo, "tag": newest.tags[0],
+                                   "repository": f.repo, "origin": f"repository:{f.repo}", "tag": newest.tags[0],
                                    "created": attrs["newest_created"]},
                        excerpt=f"{f.repo}:{newest.tags[0]} built {attrs['newest_created']}")
 
@@ -101,7 +101,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         revision = image.label("revision")
         if not revision:
             continue
-        pattrs: dict = {"repository": f.repo, "tags": image.tags[:LIST_CAP], "revision": revision,
+        pattrs: dict = {"repository": f.repo, "origin": f"repository:{f.repo}", "tags": image.tags[:LIST_CAP], "revision": revision,
                         "link_keys": [f.key, f"image-digest:{image.digest}"]}
         for name in ("source", "version", "created"):
             if image.label(name):
@@ -118,7 +118,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         base_name = base_image.label("base.name") or ""
         family, version = base_family(base_name)
         battrs = {"tool": f"base-image:{family}", "version": version, "base_name": base_name,
-                  "repository": f.repo, "tags": base_image.tags[:LIST_CAP]}
+                  "repository": f.repo, "origin": f"repository:{f.repo}", "tags": base_image.tags[:LIST_CAP]}
         if base_image.label("base.digest"):
             battrs["base_digest"] = base_image.label("base.digest")
         yield Evidence(signal="image.base", strength=Strength.DECLARED, target=target,
@@ -136,7 +136,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         where = next((i.digest for i in images if i.digest in in_sample), subjects[0])
         yield Evidence(
             signal=signal, strength=Strength.OPERATING, target=target, locator=f.locator(where),
-            attributes={"repository": f.repo, "method": sorted(f.attached.methods.get(kind, ())),
+            attributes={"repository": f.repo, "origin": f"repository:{f.repo}", "method": sorted(f.attached.methods.get(kind, ())),
                         "subjects": len(subjects), "images_read": len(images),
                         "subjects_among_read": len(in_sample)},
             excerpt=f"{f.repo}: {len(subjects)} image(s) {noun}; {len(in_sample)} of the {len(images)} read")

@@ -184,16 +184,20 @@ def test_end_to_end_audit(aws_url: str, tmp_path: Path, monkeypatch: pytest.Monk
                             "profile": "does-not-exist", "labels": {"team": "other"}})
     cfg = AuditConfig(targets=[prod, nowhere], policy=Policy(("eu-west-1",)))
     a = run_audit(cfg, cache_dir=tmp_path)
+    # accounts are platform sources: with no repository audited, each team is judged on the
+    # pooled evidence of its own accounts
     status = {c["id"]: c["status"] for c in a["capabilities"]
-              if c["scope"] == {"kind": "target", "name": "ml-prod"}}
+              if c["scope"] == {"kind": "team", "name": "platform"}}
     for cap in ("model_serving", "scalable_serving", "ml_pipelines", "job_scheduling",
                 "ci_cd_deployment", "feature_store", "distributed_compute", "model_monitoring",
                 "model_registry", "versioned_images", "data_versioning", "alert_remediation",
                 "bias_checks", "explainability", "model_documentation", "approval_workflow",
                 "access_control", "security_controls", "audit_logging", "cost_monitoring"):
         assert status[cap] == "met", (cap, status[cap])
+    provides = {c["capability"] for s in a["sources"] if s["target"] == "ml-prod" for c in s["provides"]}
+    assert {"model_serving", "audit_logging", "cost_monitoring"} <= provides
     broken = {c["id"]: c["status"] for c in a["capabilities"]
-              if c["scope"] == {"kind": "target", "name": "ml-broken"}}
+              if c["scope"] == {"kind": "team", "name": "other"}}
     assert broken["model_serving"] == "unknown"  # not seen is not absent
     assert a["partial"] is True
     [u] = [u for u in a["unobserved"] if u["target"] == "ml-broken"]
