@@ -1,36 +1,37 @@
-"""One audit of one repository: open it, list the tree once, run the detectors."""
+"""One audit of one repository: open it, list the tree once, run the declared detectors.
+
+What is read derives from the detectors' declarations (:mod:`probes.git.declare`): the files
+that may matter, the blobs a partial clone fetches, the shared content grep, the roles each
+detector is shown and the order they run in. Evidence from a file whose role may not establish
+its signal (a feature store in a test fixture, a permission sample under ``docs/``) is dropped
+here, in one place.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
-from probes.git import history
-from probes.git.detect import ci, code, data, dependencies, environment, governance, iac, manifests
-from probes.git.gitcmd import BlobReader, GitError
+from probes.git.declare import Detector, Files
+from probes.git.detect import code, detectors
+from probes.git.gitcmd import BlobReader, Git, GitError
+from probes.git.roles import may_establish, role_of
 from probes.git.scan import Scan, pathspec
 from probes.git.settings import GitSettings
 from probes.git.source import EmptyRepository, Repo, SourceError, open_repository
 from probes.git.tree import (
     SUBMODULE,
     SYMLINK,
-    Entry,
     fill_sizes,
     list_tree,
+    missing_blobs,
     prefetch,
     resolve_symlink,
 )
 
-_CONFIG_EXT = (".yaml", ".yml", ".json", ".toml", ".cfg", ".txt", ".tf", ".bicep", ".lock",
-               ".in", ".md", ".rst", ".dvc", ".ipynb", ".py")
-_CONFIG_NAMES = {"dockerfile", "containerfile", "jenkinsfile", "mlproject", "pipfile", "codeowners",
-                 ".gitattributes", "config", "go.sum"}
-
-_MANIFEST_PATTERNS = (r"^\s*(apiVersion|kind)\s*:", r"^(groups|route|receivers|pipelineInfo)\s*:",
-                      r"AWSTemplateFormatVersion", r"Type\"?\s*:\s*[\"']?AWS::")
+MAX_LISTED = 20  # missing paths named in one unobserved line
 
 
 def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
@@ -41,94 +42,179 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
     except EmptyRepository as exc:
         yield ctx.unobserved(target, what=f"ref {settings.ref}", reason=str(exc))
         return
-    except SourceError as exc:
-        yield ctx.unobserved(target, what=settings.url or settings.path or target.name,
-                             reason=str(exc), signals=all_signals)
-        return
-    except GitError as exc:
+    except (SourceError, GitError) as exc:
         yield ctx.unobserved(target, what=settings.url or settings.path or target.name,
                              reason=str(exc), signals=all_signals)
         return
     for note in repo.notes:
         yield ctx.unobserved(target, what="fetch", reason=note)
+    plan = detectors()
+    wanted = Files.union(d.files for d in plan)
+    shared = Files.union(d.files for d in plan if d.files.grep and not d.own_grep)
     # The git greps only need the commit: in a full repository they start now and run while
     # the tree is listed and the small files are read. (In a partial clone they wait for the
     # blob prefetch, or git would fetch every blob it searches one by one.)
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-grep")
     greps: dict[str, Future] = {}
     if not repo.partial:
-        greps = {"code": pool.submit(code.run_grep, repo, settings.subdir),
-                 "config": pool.submit(_config_grep, repo, settings.subdir)}
+        greps = _start_greps(pool, repo, repo.git, settings.subdir, shared)
     try:
-        entries = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
+        tree = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
     except GitError as exc:
         yield ctx.unobserved(target, what="tree", reason=f"cannot list the tree: {exc}",
                              signals=all_signals)
         pool.shutdown(wait=False)
         return
-    if settings.subdir and not entries:
+    if settings.subdir and not len(tree):
         yield ctx.unobserved(target, what=f"subdir {settings.subdir}",
                              reason="no files under this directory at the audited ref",
                              signals=[s for s in all_signals if s not in ("vcs", "tempo")])
     reader = BlobReader(repo.git)
     try:
+        grep_git = repo.git
         if repo.partial:
-            wanted = [e for e in entries if e.is_blob and _maybe_read(e)]  # partial clones only
-            try:
-                prefetch(repo.git, repo.head, wanted)
-                fill_sizes(repo.git, wanted)
-            except GitError as exc:
-                yield ctx.unobserved(target, what="blobs", reason=f"cannot fetch file contents: {exc}")
-        scan = Scan(target=target, ctx=ctx, repo=repo, tree=entries, reader=reader,
-                    max_file_bytes=settings.max_file_bytes, subdir=settings.subdir)
+            grep_git = yield from _fetch_blobs(target, ctx, repo, tree, wanted, plan)
+        if tree.missing:
+            yield _missing_note(target, ctx, tree.missing, plan)
+        scan = Scan(target=target, ctx=ctx, repo=repo, tree=tree, reader=reader,
+                    max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
+                    max_commits=settings.max_commits, wanted=wanted)
         if not greps:
-            greps = {"code": pool.submit(code.run_grep, repo, settings.subdir),
-                     "config": pool.submit(_config_grep, repo, settings.subdir)}
+            greps = _start_greps(pool, repo, grep_git, settings.subdir, shared)
         pool.shutdown(wait=False)
-        config_grep = once(lambda: _config_candidates(scan, greps["config"].result()))
+        scan.facts["code_grep"] = greps["code"].result
         yield from _links_and_modules(scan)
-        steps: list[tuple[str, tuple[str, ...], Callable[[], Iterator[Evidence]]]] = [
-            ("history", ("vcs", "tempo"),
-             lambda: history.detect(scan, settings.max_commits, settings.subdir)),
-            ("environments", ("env", "compute"), lambda: environment.detect(scan)),
-            ("dependencies", ("tool", "env"), lambda: dependencies.detect(scan)),
-            ("CI/CD", ("ci", "schedule", "security", "governance"), lambda: ci.detect(scan)),
-        ]
-        steps += [
-            ("deployment config", ("serving", "schedule", "pipeline", "distributed", "monitoring",
-                                   "security", "deploy", "compute", "image", "cost", "audit",
-                                   "remediation"),
-             lambda: manifests.detect(scan, config_grep()[0])),
-            ("infrastructure as code", ("iac", "security", "audit", "cost", "serving"),
-             lambda: iac.detect(scan, config_grep()[1])),
-            ("data versioning", ("data_versioning", "lineage", "pipeline"), lambda: data.detect(scan)),
-            ("governance", ("docs", "review", "quality", "governance"), lambda: governance.detect(scan)),
-            ("code", ("tool", "registry", "pipeline", "lineage", "metadata", "monitoring"),
-             lambda: code.detect(scan, greps["code"].result)),
-        ]
-        for area, signals, run in steps:
-            try:
-                for item in run():
-                    yield item
-                    yield from scan.drain()
-            except ProbeCancelled:
-                raise
-            except GitError as exc:
-                yield ctx.unobserved(target, what=area, reason=str(exc), signals=signals)
-            except Exception as exc:  # one broken area must not hide the others
-                yield ctx.unobserved(target, what=area,
-                                     reason=f"{type(exc).__name__}: {exc}", signals=signals)
-            yield from scan.drain()
-            ctx.check()
+        shared_grep_done = False
+        for detector in plan:
+            if detector.files.grep and not detector.own_grep and not shared_grep_done:
+                shared_grep_done = True
+                try:
+                    scan.grep_lines = _grep_lines(scan, greps["config"].result())
+                except GitError as exc:
+                    yield ctx.unobserved(target, what="configuration files",
+                                         reason=f"git grep failed: {exc}",
+                                         signals=tuple(s for d in plan if d.files.grep for s in d.signals))
+            yield from _run(scan, detector)
         yield from scan.summary_note()
     finally:
         reader.close()
 
 
-def _maybe_read(e: Entry) -> bool:
-    n = e.name.lower()
-    return n.endswith(_CONFIG_EXT) or n in _CONFIG_NAMES or n.startswith(("dockerfile", "containerfile",
-                                                                           "jenkinsfile", "changelog"))
+def _run(scan: Scan, detector: Detector) -> Iterator[Evidence | Unobserved]:
+    """One detector; a broken area becomes unobserved and the others go on."""
+    target, ctx = scan.target, scan.ctx
+    scan.active = detector
+    try:
+        for item in detector.run(scan):
+            if isinstance(item, Evidence) and not _allowed(item):
+                continue
+            yield item
+            yield from scan.drain()
+    except ProbeCancelled:
+        raise
+    except GitError as exc:
+        yield ctx.unobserved(target, what=detector.area, reason=str(exc), signals=detector.signals)
+    except Exception as exc:  # one broken area must not hide the others
+        yield ctx.unobserved(target, what=detector.area, reason=f"{type(exc).__name__}: {exc}",
+                             signals=detector.signals)
+    finally:
+        scan.active = None
+    yield from scan.drain()
+    ctx.check()
+
+
+def _allowed(ev: Evidence) -> bool:
+    role = ev.attributes.get("role")
+    return role is None or may_establish(role, ev.signal)
+
+
+def _start_greps(pool: ThreadPoolExecutor, repo: Repo, git: Git, subdir: str | None,
+                 shared: Files) -> dict[str, Future]:
+    view = repo if git is repo.git else Repo(git=git, head=repo.head, ref=repo.ref,
+                                              display=repo.display, partial=repo.partial)
+    return {"code": pool.submit(code.run_grep, view, subdir),
+            "config": pool.submit(_config_grep, view, subdir, shared)}
+
+
+def _config_grep(repo: Repo, subdir: str | None, shared: Files) -> bytes:
+    """One ``git grep -n`` for every detector's declared content patterns (manifests, rule
+    files, CloudFormation, content-recognised CI, CDK apps); each detector then keeps the lines
+    that match its own patterns."""
+    if not shared.grep:
+        return b""
+    args = ["grep", "-n", "-I", "-E", "--null", "--full-name", "--no-color"]
+    for p in shared.grep:
+        args += ["-e", p]
+    return repo.git.run(*args, repo.head, *pathspec(subdir, *shared.grep_globs), ok_codes=(0, 1))
+
+
+def _grep_lines(scan: Scan, out: bytes) -> dict[str, list[tuple[int, str]]]:
+    prefix = scan.repo.head + ":"
+    lines: dict[str, list[tuple[int, str]]] = {}
+    for raw in out.split(b"\n"):
+        parts = raw.split(b"\0", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        path = parts[0].decode("utf-8", "surrogateescape").removeprefix(prefix)
+        entry = scan.tree.get(path)
+        if entry is None or entry.mode == SYMLINK or path in scan.tree.missing:
+            continue
+        lines.setdefault(path, []).append((int(parts[1]), parts[2].decode("utf-8", "replace")))
+    return lines
+
+
+def _fetch_blobs(target: Target, ctx: ProbeContext, repo: Repo, tree, wanted: Files,
+                 plan: list[Detector]):
+    """Partial clone: fetch the blobs detectors may read in one request. Blobs that stay
+    missing are listed in the tree (and reported); the greps then run without lazy fetching.
+    Returns the git to grep with."""
+    globs = tuple(g.removeprefix("*") for d in plan for g in d.files.grep_globs)
+    entries = [tree[p] for p in tree.blob_paths()
+               if wanted.matches(p.lower()) or p.lower().endswith(globs)]
+    missing = missing_blobs(repo.git, repo.head)
+    try:
+        prefetch(repo.git, [e.oid for e in entries if e.oid in missing])
+        still = set()
+    except GitError as exc:
+        yield ctx.unobserved(target, what="blobs", reason=f"cannot fetch file contents: {exc}")
+        still = missing
+    present = [e for e in entries if e.oid not in still]
+    if still:
+        tree.missing.extend(e.path for e in entries if e.oid in still)
+    try:
+        fill_sizes(_no_lazy_fetch(repo) if still else repo.git, present)
+    except GitError as exc:
+        yield ctx.unobserved(target, what="blobs", reason=f"cannot read file sizes: {exc}")
+    return _no_lazy_fetch(repo) if still else repo.git
+
+
+def _no_lazy_fetch(repo: Repo) -> Git:
+    """The repository's git with the promisor switched off: a missing object is reported
+    missing instead of being fetched one by one (or failing the whole command)."""
+    git = Git(repo.git.dir, repo.git.remaining, extra_config=[("remote.origin.promisor", "false"),
+                                                              ("extensions.partialClone", "")])
+    git.env.update({k: v for k, v in repo.git.env.items() if k.startswith("GIT_CONFIG_")
+                    and k not in git.env})
+    return git
+
+
+def _missing_note(target: Target, ctx: ProbeContext, paths: list[str], plan: list[Detector]
+                  ) -> Unobserved:
+    """Files whose content is not in the repository: named, never dropped. A missing file a
+    detector declares hides what that detector could have seen."""
+    signals: set[str] = set()
+    for path in paths:
+        low = path.lower()
+        for d in plan:
+            if d.files.matches(low) or low.endswith(tuple(g.removeprefix("*") for g in d.files.grep_globs)):
+                role = role_of(path)
+                signals |= {s for s in d.signals if may_establish(role, s + ".")}
+    shown = ", ".join(sorted(paths)[:MAX_LISTED])
+    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+    return ctx.unobserved(target, what="missing blobs",
+                          reason=f"{len(paths)} file(s) have no content in the repository "
+                                 f"(missing objects): {shown}{more}",
+                          signals=sorted(signals))
 
 
 def _links_and_modules(scan: Scan) -> Iterator[Unobserved]:
@@ -144,63 +230,6 @@ def _links_and_modules(scan: Scan) -> Iterator[Unobserved]:
         scan.pending.append(scan.ctx.unobserved(scan.target, what="submodules",
                                                 reason=f"{subs} submodule(s) not audited"))
     yield from scan.drain()
-
-
-_HANDLED_ELSEWHERE = re.compile(
-    r"(^|/)(\.github/workflows/|\.gitlab-ci\.yml$|\.circleci/|bitbucket-pipelines|azure-pipelines|"
-    r"(docker-)?compose[\w.-]*\.ya?ml$|\.pre-commit-config|dvc\.(yaml|lock)$|Chart\.yaml$|"
-    r"(environment|conda)[\w.-]*\.ya?ml$|\.devcontainer|buildspec|cloudbuild|dependabot)")
-
-
-def _config_grep(repo: Repo, subdir: str | None) -> bytes:
-    """YAML/JSON files that look like Kubernetes manifests, rule files or CloudFormation,
-    found with one ``git grep -l`` instead of parsing every YAML file."""
-    args = ["grep", "-l", "-I", "-E", "--null", "--full-name"]
-    for p in _MANIFEST_PATTERNS:
-        args += ["-e", p]
-    return repo.git.run(*args, repo.head, *pathspec(subdir, "*.yaml", "*.yml", "*.json", "*.template"),
-                        ok_codes=(0, 1))
-
-
-def once(compute: Callable[[], tuple[list[Entry], list[Entry]]]):
-    """Compute once, on first use (both the manifest and the IaC detector need it)."""
-    cache: list = []
-
-    def get():
-        if not cache:
-            cache.append(compute())
-        return cache[0]
-
-    return get
-
-
-def _config_candidates(scan: Scan, out: bytes) -> tuple[list[Entry], list[Entry]]:
-    prefix = scan.repo.head + ":"
-    k8s, cfn = [], []
-    for raw in out.split(b"\0"):
-        path = raw.decode("utf-8", "surrogateescape").strip().removeprefix(prefix)
-        entry = scan.tree.get(path)
-        if entry is None or _HANDLED_ELSEWHERE.search(path) or entry.mode == SYMLINK:
-            continue
-        if path.endswith((".json", ".template")):
-            cfn.append(entry)
-        else:
-            k8s.append(entry)
-    # a YAML CloudFormation template is read by the IaC detector, not as a manifest
-    cfn_yaml = _cfn_yaml(scan, k8s)
-    k8s = [e for e in k8s if e.path not in cfn_yaml]
-    return k8s, cfn + [scan.tree[p] for p in sorted(cfn_yaml)]
-
-
-def _cfn_yaml(scan: Scan, entries: list[Entry]) -> set[str]:
-    if not entries:
-        return set()
-    args = ["grep", "-l", "-I", "-E", "--null", "--full-name", "-e", _MANIFEST_PATTERNS[2],
-            "-e", _MANIFEST_PATTERNS[3], scan.repo.head, *scan.pathspec("*.yaml", "*.yml")]
-    out = scan.repo.git.run(*args, ok_codes=(0, 1))
-    prefix = scan.repo.head + ":"
-    return {raw.decode("utf-8", "surrogateescape").strip().removeprefix(prefix)
-            for raw in out.split(b"\0") if raw.strip()}
 
 
 __all__ = ["collect", "Strength"]

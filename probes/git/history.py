@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector
 from probes.git.scan import Scan
 
 WINDOW_DAYS = 90
@@ -62,3 +63,8 @@ def _tags(scan: Scan, now: float) -> Iterator[Evidence]:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+DETECTOR = Detector(
+    area="history", signals=("vcs", "tempo"),
+    run=lambda scan: detect(scan, scan.max_commits, scan.subdir))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,40 +9,15 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeContext, Target
+from probes.git.declare import Detector, Files
 from probes.git.gitcmd import BlobReader
+from probes.git.roles import role_of
 from probes.git.source import Repo
 from probes.git.tree import Entry, Tree
 from probes.git.yamlines import ParseError, load_yaml
 
-MAX_NOTES = 25
-
-#: every file a detector may read is one of these (checked with string operations only: this
-#: runs once per file of the tree, 20,000 times in a big repository)
-_NAMES = frozenset({
-    "pyproject.toml", "pipfile", "setup.cfg", "setup.py", "chart.yaml", "cdk.json", "dvc.yaml",
-    "dvc.lock", ".gitattributes", "mlproject", "codeowners", "feature_store.yaml", "go.sum",
-    ".gitlab-ci.yml", "bitbucket-pipelines.yml", ".gitpod.yml", ".devcontainer.json",
-    ".pre-commit-config.yaml", "renovate.json", "renovate.json5", "great_expectations.yml",
-    "great_expectations.yaml", ".lakectl.yaml", "lakectl.yaml", "requirements.in"})
-_SUFFIXES = (".lock", ".tf", ".bicep", ".dvc", ".conda-lock.yml", ".conda-lock.yaml", ".dockerfile",
-             ".containerfile", "devcontainer.json", ".lakefs.yaml", ".jenkinsfile")
-_PREFIXES = ("dockerfile", "containerfile", "requirements", "jenkinsfile", "azure-pipelines",
-             "buildspec", "cloudbuild", "model_card", "model-card", "modelcard", "environment",
-             "conda", "env", "compose", "docker-compose")
-_DIRS = (".github/", ".gitlab/", ".circleci/", ".azure-pipelines/", ".azuredevops/", ".dvc/")
-_PARTS = re.compile(r"requirements/|_delta_log/|great_expectations/|gx/|model[_-]?card|"
-                    r"pull_request_template|\.devcontainer/")
-_ROOT_DOCS = ("changelog", "changes", "history", "news", "releases")
-
-
-def may_matter(low_path: str) -> bool:
-    name = low_path.rsplit("/", 1)[-1]
-    return (name in _NAMES or name.endswith(_SUFFIXES) or name.startswith(_PREFIXES)
-            or low_path.startswith(_DIRS) or _PARTS.search(low_path) is not None
-            or ("/" not in low_path and name.startswith(_ROOT_DOCS)))
-
-
-TEST_FILE = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py)$")  # per-file notes (skipped, malformed) before they are summarised
+MAX_NOTES = 25  # per-file notes (skipped, malformed) before they are summarised
+NOTEBOOK_READ_FACTOR = 64  # a notebook is read up to this many times max_file_bytes (outputs)
 
 
 def pathspec(subdir: str | None, *globs: str) -> list[str]:
@@ -79,28 +53,50 @@ class Scan:
     notes: int = 0
 
     subdir: str | None = None
+    max_commits: int = 1000
+    wanted: Files = field(default_factory=Files)  # the union of every detector's declaration
+    grep_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # shared config grep
+    active: Detector | None = None  # the detector running now (set by the collector)
 
     interesting: list[Entry] = field(default_factory=list)
-    test_files: list[Entry] = field(default_factory=list)
+    _declared: dict[str, list[Entry]] = field(default_factory=dict)  # area → its files
     prefetched: dict[str, bytes | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """One pass over the paths (strings only): the few files detectors look at."""
-        tree = self.tree
-        for path in tree.blob_paths():
-            low = path.lower()
-            if may_matter(low):
-                self.interesting.append(tree[path])
-            if low.endswith(".py") and ("test" in low or "conftest" in low) and TEST_FILE.search(low):
-                self.test_files.append(tree[path])
+        """One pass over the paths (strings only): the few files detectors declare."""
+        tree, missing, matches = self.tree, set(self.tree.missing), self.wanted.matches
+        self.interesting = [tree[p] for p in tree.blob_paths() if matches(p.lower()) and p not in missing]
 
     def pathspec(self, *globs: str) -> list[str]:
         return pathspec(self.subdir, *globs)
 
+    # -- what the active detector may see -------------------------------------------------
+    def sees(self, path: str) -> bool:
+        """Whether the active detector is shown ``path``: a role that may establish one of
+        its signals (tests are shown to the test detector, never to the feature-store one)."""
+        return self.active is None or role_of(path) in self.active.roles
+
+    def grep_hits(self) -> dict[str, list[tuple[int, str]]]:
+        """Lines of the shared content grep that match the active detector's own patterns."""
+        d = self.active
+        if d is None or not d.files.grep:
+            return {}
+        out = {}
+        for path, lines in self.grep_lines.items():
+            if not d.files.in_grep_globs(path.lower()) or not self.sees(path):
+                continue
+            mine = [(n, t) for n, t in lines if d.files.grep_matches(t)]
+            if mine:
+                out[path] = mine
+        return out
+
     # -- output -------------------------------------------------------------------------
     def ev(self, signal: str, strength: Strength, path: str = "", line: int | None = None,
            excerpt: str = "", **attributes: Any) -> Evidence:
+        """Evidence at ``path:line``; a path's role is an attribute (see ``roles``)."""
         attrs = {k: v for k, v in attributes.items() if v is not None and v != [] and v != {}}
+        if path and not path.startswith("refs/"):
+            attrs["role"] = role_of(path)
         return Evidence(signal=signal, strength=strength, target=self.target.name,
                         locator=self.repo.locator(path, line), attributes=attrs,
                         excerpt=excerpt.strip()[:200])
@@ -123,21 +119,36 @@ class Scan:
                        f"(only the first {MAX_NOTES} are listed)")
 
     # -- reading ------------------------------------------------------------------------
-    def find(self, predicate) -> list[Entry]:
-        """Files among those that may matter (see ``INTERESTING``) that satisfy ``predicate``."""
-        return [e for e in self.interesting if predicate(e)]
+    def find(self, predicate: Callable[[Entry], bool]) -> list[Entry]:
+        """Files the active detector declared (and whose role it may use) that satisfy
+        ``predicate``."""
+        d = self.active
+        if d is None:
+            return [e for e in self.interesting if predicate(e)]
+        mine = self._declared.get(d.area)
+        if mine is None:
+            mine = self._declared[d.area] = [e for e in self.interesting if d.files.matches(e.lower)
+                                             and self.sees(e.path)]
+        return [e for e in mine if predicate(e)]
 
     def prefetch_texts(self, entries: list[Entry]) -> None:
         """Read many blobs through the one cat-file process in a pipelined batch."""
         todo = [e.oid for e in entries if e.oid not in self.prefetched and
-                (e.size is None or e.size <= self.max_file_bytes)]
+                (e.size is None or e.size <= self.cap(e))]
         if todo:
             self.prefetched.update(self.reader.read_many(todo))
 
+    def cap(self, entry: Entry) -> int:
+        """Bytes read at most: notebooks are bounded on their code (outputs make them large),
+        so the file itself may be larger."""
+        if entry.name.lower().endswith(".ipynb"):
+            return self.max_file_bytes * NOTEBOOK_READ_FACTOR
+        return self.max_file_bytes
+
     def readable(self, entry: Entry) -> bool:
-        if entry.size is not None and entry.size > self.max_file_bytes:
-            self.note(entry.path, f"{entry.size} bytes, over the {self.max_file_bytes}-byte "
-                                  "cap; skipped")
+        cap = self.cap(entry)
+        if entry.size is not None and entry.size > cap:
+            self.note(entry.path, f"{entry.size} bytes, over the {cap}-byte cap; skipped")
             return False
         return True
 
@@ -168,9 +179,8 @@ class Scan:
         if data is None:
             self.note(entry.path, "blob not available in the repository")
             return None
-        if len(data) > self.max_file_bytes:
-            self.note(entry.path, f"{len(data)} bytes, over the {self.max_file_bytes}-byte "
-                                  "cap; skipped")
+        if len(data) > self.cap(entry):
+            self.note(entry.path, f"{len(data)} bytes, over the {self.cap(entry)}-byte cap; skipped")
             return None
         if b"\0" in data[:8192]:
             self.note(entry.path, "binary content where text was expected; skipped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from probes.git.gitcmd import BlobReader, Git
@@ -37,9 +38,11 @@ class Tree:
     for a path a detector asks for. A 20,000-file tree costs one decode and one regex pass,
     not 20,000 objects."""
 
-    def __init__(self, rows: dict[str, tuple[str, str, int | None]]):
+    def __init__(self, rows: dict[str, tuple[str, str, int | None]], missing: Sequence[str] = ()):
         self._rows = rows
         self._made: dict[str, Entry] = {}
+        #: paths whose blob is not in the repository (``BAD`` sizes, or a failed partial fetch)
+        self.missing: list[str] = list(missing)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -90,12 +93,16 @@ def list_tree(git: Git, commit: str, subdir: str | None, with_sizes: bool) -> Tr
         args += ["--", subdir.strip("/") + "/"]
     text = git.run(*args).decode("utf-8", "surrogateescape")
     if with_sizes:
-        return Tree({p: (m, o, int(sz) if sz != "-" else None) for m, o, sz, p in _SIZED.findall(text)})
+        rows = _SIZED.findall(text)
+        tree = Tree({p: (m, o, int(sz) if sz.isdigit() else None) for m, o, sz, p in rows},
+                    missing=[p for _, _, sz, p in rows if sz == "BAD"])
+        return tree
     return Tree({p: (m, o, None) for m, o, p in _PLAIN.findall(text)})
 
 
-# one C-level pass over ls-tree's output instead of a Python loop per record
-_SIZED = re.compile(r"(\d+) \w+ ([0-9a-f]+) +(\d+|-)\t([^\0]*)\0")
+# one C-level pass over ls-tree's output instead of a Python loop per record; a blob whose
+# object is missing has the size ``BAD`` and is kept (reported as unobserved, never dropped)
+_SIZED = re.compile(r"(\d+) \w+ ([0-9a-f]+) +(\d+|-|BAD)\t([^\0]*)\0")
 _PLAIN = re.compile(r"(\d+) \w+ ([0-9a-f]+)\t([^\0]*)\0")
 
 
@@ -115,11 +122,15 @@ def fill_sizes(git: Git, entries: list[Entry]) -> None:
         e.size = sizes.get(e.oid)
 
 
-def prefetch(git: Git, commit: str, entries: list[Entry]) -> None:
-    """In a partial clone, fetch the missing blobs about to be read in one request."""
+def missing_blobs(git: Git, commit: str) -> set[str]:
+    """Object names under ``commit`` that are not in the repository (a partial clone)."""
     out = git.run("rev-list", "--objects", "--missing=print", "--no-walk", commit)
-    missing = {ln[1:].strip() for ln in out.decode().splitlines() if ln.startswith("?")}
-    wanted = sorted({e.oid for e in entries if e.oid in missing})
+    return {ln[1:].strip() for ln in out.decode().splitlines() if ln.startswith("?")}
+
+
+def prefetch(git: Git, oids: Sequence[str]) -> None:
+    """In a partial clone, fetch the missing blobs about to be read in one request."""
+    wanted = sorted(set(oids))
     for i in range(0, len(wanted), 5000):
         chunk = wanted[i:i + 5000]
         git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin",

@@ -112,7 +112,7 @@ def test_stage2_serving_and_tracking(results):
     assert image.attributes["links_to"] == ["image:registry.example.com/churn/api"]
     tracking = find(ev, "tool.experiment_tracking", strength=None) or find(ev, "tool.experiment_tracking")
     configured = [e for e in tracking if e.strength == Strength.CONFIGURED]
-    assert configured and where(configured[0]) == "src/churn/train.py:1"
+    assert configured and where(configured[0]) == "src/churn/train.py:6"  # the first call
     assert configured[0].attributes["version"] == "2.16.0"
 
 
@@ -255,6 +255,6 @@ def test_imports_inside_functions_aliases_and_multiline_from_imports_count(tmp_p
     assert unobserved == []
     by_tool = {(e.attributes.get("tool"), e.signal): e for e in evidence if e.signal.startswith("tool.")}
     assert by_tool[("mlflow", "tool.experiment_tracking")].strength == Strength.CONFIGURED
-    assert where(by_tool[("mlflow", "tool.experiment_tracking")]) == "train.py:2"
+    assert where(by_tool[("mlflow", "tool.experiment_tracking")]) == "train.py:3"  # the call
     assert by_tool[("optuna", "tool.tuning")].strength == Strength.CONFIGURED
     assert by_tool[("wandb", "tool.experiment_tracking")].strength == Strength.DECLARED  # imported, never called

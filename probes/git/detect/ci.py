@@ -1,6 +1,12 @@
 """CI/CD definitions: GitHub Actions, GitLab CI, Jenkins, Azure Pipelines, CircleCI, Bitbucket
 Pipelines, AWS CodeBuild and Google Cloud Build. Jobs and steps are classified; bot-only and
-security-scan-only workflows are not counted as CI/CD for the model."""
+security-scan-only workflows are not counted as CI/CD for the model.
+
+Azure Pipelines and Cloud Build files are recognised by name and also by content (a YAML file
+whose steps are ``task:``/``script:`` items, or whose top-level ``steps`` run builder images),
+since real repositories keep them in folders such as ``.pipelines/`` or ``cloudbuild/``. A step
+that runs ``make <target>`` is classified with the target's recipe from the Makefile, and a
+Jenkins stage by its name as well as its commands."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import ML_KINDS, classify, image_refs
 from probes.git.images import parse_image
 from probes.git.scan import Scan
@@ -67,10 +74,16 @@ def is_ci(e: Entry) -> bool:
 
 
 def detect(scan: Scan) -> Iterator[Evidence]:
-    for entry in scan.find(is_ci):
-        system = _system(entry)
+    named = scan.find(is_ci)
+    by_content = [scan.tree[p] for p in sorted(scan.grep_hits()) if p in scan.tree
+                  and not is_ci(scan.tree[p])]
+    make = _make_targets(scan)
+    for entry in named + by_content:
         text = scan.text(entry)
-        if text is None or system is None:
+        if text is None:
+            continue
+        system = _system(entry) or _system_by_content(text)
+        if system is None:
             continue
         try:
             wf = PARSERS[system](entry.path, text)
@@ -81,7 +94,63 @@ def detect(scan: Scan) -> Iterator[Evidence]:
             scan.note(entry.path, f"unexpected {system} layout: {type(exc).__name__}")
             continue
         if wf is not None:
+            for step in wf.steps:
+                step.text = _with_make_recipes(step.text, make)
             yield from _emit(scan, wf)
+
+
+def _system_by_content(text: str) -> str | None:
+    """Azure Pipelines or Cloud Build recognised from the parsed structure, or None."""
+    try:
+        data = load_yaml(text)
+    except ParseError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    steps = data.get("steps")
+    if isinstance(steps, list) and "jobs" not in data and steps and all(
+            isinstance(s, dict) and "name" in s and ({"args", "entrypoint", "script", "id"} & set(s))
+            for s in steps):
+        return "google_cloud_build"
+    azure_keys = {"script", "bash", "pwsh", "powershell", "task", "template", "job", "stage",
+                  "deployment", "checkout"}
+    for key in ("steps", "jobs", "stages"):
+        items = data.get(key)
+        if isinstance(items, list) and any(isinstance(i, dict) and azure_keys & set(i) for i in items):
+            return "azure_pipelines"
+    return None
+
+
+_MAKE_RUN = re.compile(r"\bmake\s+(?:-\S+\s+)*([A-Za-z0-9_.-]+)")
+
+
+def _make_targets(scan: Scan) -> dict[str, str]:
+    """Make target → its recipe text, from the root Makefile (steps that run ``make x``)."""
+    entry = scan.tree.get("Makefile") or scan.tree.get("makefile") or scan.tree.get("GNUmakefile")
+    text = scan.text(entry) if entry is not None else None
+    if not text:
+        return {}
+    targets: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z0-9_.%-]+(?:\s+[A-Za-z0-9_.%-]+)*)\s*:(?!=)(.*)$", line)
+        if m and not line.startswith("\t"):
+            current = []
+            for name in m.group(1).split():
+                targets[name] = current
+            current.append(m.group(2))  # prerequisites
+        elif current is not None and line.startswith("\t"):
+            current.append(line.strip())
+        elif line.strip() and not line.startswith("#"):
+            current = None
+    return {k: " ".join(v) for k, v in targets.items()}
+
+
+def _with_make_recipes(text: str, targets: dict[str, str]) -> str:
+    if not targets or "make" not in text:
+        return text
+    extra = [targets[m.group(1)] for m in _MAKE_RUN.finditer(text) if m.group(1) in targets]
+    return text + (" " + " ".join(extra) if extra else "")
 
 
 # --- emission ------------------------------------------------------------------------------
@@ -126,8 +195,9 @@ def _emit(scan: Scan, wf: Workflow) -> Iterator[Evidence]:
                 yield scan.ev("ci.model_reference", C, wf.path, step.line, step.text,
                               links_to=[f"model:{name}"], **attrs)
     if scheduled and (ml or any("python" in s.text for s, _ in substantive)):
+        # a schedule is retraining only when what it runs trains
         yield scan.ev("schedule.job", C, wf.path, wf.line, tool=wf.system, cron=wf.crons[:5],
-                      kinds=sorted(ml))
+                      kinds=sorted(ml), trains="train" in ml)
     if wf.dispatch_types or "repository_dispatch" in wf.triggers:
         trigger_text = " ".join(wf.dispatch_types) + " " + wf.path
         if re.search(r"retrain|drift|alert|rollback|degrad|monitor", trigger_text, re.I) and \
@@ -285,10 +355,13 @@ def _jenkins(path: str, text: str) -> Workflow | None:
     stage = "pipeline"
     lines = text.splitlines()
     for n, line in enumerate(lines, 1):
+        if line.lstrip().startswith("//"):
+            continue
         m = re.search(r"stage\s*\(\s*['\"]([^'\"]+)['\"]", line)
         if m:
             stage = m.group(1)
             wf.jobs += 1
+            wf.steps.append(Step(stage, n, stage))  # a stage is classified by its name too
         m = re.search(r"\b(sh|bat|powershell)\s*\(?\s*(?:script:\s*)?(['\"]{1,3})(.+?)\2", line)
         if m:
             wf.steps.append(Step(stage, n, m.group(3)))
@@ -450,3 +523,20 @@ def _cloudbuild(path: str, text: str) -> Workflow | None:
 PARSERS = {"github_actions": _github, "gitlab_ci": _gitlab, "jenkins": _jenkins,
            "azure_pipelines": _azure, "circleci": _circleci, "bitbucket_pipelines": _bitbucket,
            "aws_codebuild": _codebuild, "google_cloud_build": _cloudbuild}
+
+
+DETECTOR = Detector(
+    area="CI/CD",
+    signals=("ci", "schedule", "security", "governance", "validation", "data_validation",
+             "monitoring", "remediation", "image"),
+    files=Files(names=frozenset({".gitlab-ci.yml", "bitbucket-pipelines.yml", "jenkinsfile",
+                                 "azure-pipelines.yml", "azure-pipelines.yaml", "makefile",
+                                 "gnumakefile"}),
+                prefixes=("buildspec", "cloudbuild", "jenkinsfile."),
+                suffixes=(".jenkinsfile",),
+                dirs=(".github/workflows/", ".gitlab/ci/", ".circleci/", ".azure-pipelines/",
+                      ".azuredevops/"),
+                grep=(r"^\s*-\s*(task|script|bash|pwsh|powershell|template|stage|job)\s*:",
+                      r"^steps\s*:", r"gcr\.io/cloud-builders"),
+                grep_globs=("*.yml", "*.yaml")),
+    run=lambda scan: detect(scan))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from probes.git.detect.words import words
+
 PATTERNS: dict[str, re.Pattern[str]] = {
     "security": re.compile(
         r"trivy|snyk|grype|codeql|\bbandit\b|safety\s+check|pip-audit|semgrep|gitleaks|trufflehog|"
@@ -32,7 +34,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"sagemaker.*(create-endpoint|update-endpoint|\.deploy|deploy)|"
         r"mlflow\s+models\s+serve|mlflow\s+deployments\s+(create|update)|mlflow\s+sagemaker|"
         r"gcloud\s+(run\s+deploy|app\s+deploy|ai\s+endpoints\s+deploy-model|functions\s+deploy)|"
-        r"az\s+(ml\s+online-(deployment|endpoint)|webapp|containerapp|aks)|"
+        r"az\s+(ml\s+(online-(deployment|endpoint)|model\s+deploy|service\s+update)|webapp|containerapp|aks)|"
+        r"azuremlmodeldeploy|"
         r"aws\s+(ecs\s+update-service|lambda\s+update-function-code|cloudformation\s+deploy)|"
         r"serverless\s+deploy|terraform\s+apply|cdk\s+deploy|sam\s+deploy|azure/k8s-deploy|"
         r"azure/webapps-deploy|deploy-cloudrun|amazon-ecs-deploy|skaffold\s+(run|deploy)|"
@@ -45,12 +48,23 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "gate": re.compile(r"threshold|--min[-_]\w+|--fail[-_](under|below)|\bgate\b|--baseline"),
 }
 
+#: patterns over the words of a step (identifiers split at ``_ - . /`` and camelCase), so that
+#: ``run_train_pipeline`` or ``RetrainModel`` read as training while ``constraint`` does not
+WORD_PATTERNS: dict[str, re.Pattern[str]] = {
+    "train": re.compile(r"\b(re)?train(s|ing|er)?\b"),
+    "evaluate": re.compile(r"\beval(uate|uation|s)?\b"),
+    "test": re.compile(r"\b(unit|integration|e2e|smoke|functional)\s+tests?\b"),
+}
+
 ML_KINDS = ("train", "evaluate", "deploy", "build_image", "data_validation", "monitor")
 
 
 def classify(text: str) -> set[str]:
     low = text.lower()
-    return {kind for kind, pat in PATTERNS.items() if pat.search(low)}
+    kinds = {kind for kind, pat in PATTERNS.items() if pat.search(low)}
+    tokens = words(text)
+    kinds |= {kind for kind, pat in WORD_PATTERNS.items() if pat.search(tokens)}
+    return kinds
 
 
 _TAG_FLAG = re.compile(r"(?:-t|--tag)[ =]+([^\s'\"]+|'[^']+'|\"[^\"]+\")")

@@ -1,41 +1,53 @@
-"""Python code and notebooks: git grep narrows the candidates (imports of known tools and known
-call sites) over the committed tree; only the flagged files are parsed with ``ast``."""
+"""Python code and notebooks: ``git grep`` narrows the candidates (imports of known tools, and
+Great Expectations expectations called on objects built elsewhere) over the committed tree;
+only candidate files are read, and only real syntax counts (:mod:`code_ast`): imports found
+outside strings and comments, then uses confirmed with ``ast`` and matched against
+:mod:`code_rules`.
+
+Notebooks: code cells only (never outputs or markdown), IPython magics dropped, each cell
+parsed on its own; a notebook is bounded on its code, not on its file size, and any cell or
+file that cannot be read is reported, never skipped silently.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from auditor.catalog import Tool, taxonomy
 from auditor.evidence import Evidence, Strength
-from probes.git.detect.code_patterns import CALLS, MODEL_NAME, MODEL_REF
+from probes.git.declare import Detector, Files
+from probes.git.detect import code_ast
+from probes.git.detect.code_rules import RULES, USES, boto3_tool
+from probes.git.detect.iac import CDK_CONSTRUCTS, cdk_evidence
+from probes.git.detect.words import serves
 from probes.git.gitcmd import GitError
 from probes.git.scan import Scan, pathspec
 from probes.git.source import Repo
+from probes.git.tree import Entry
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 CODE_GLOBS = ("*.py", "*.ipynb")
-_IMPORT_LINE = re.compile(r'^\s*"?\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.]+(?:\s*,\s*[\w.]+)*))')
-
-
-@dataclass
-class FileHits:
-    imports: list[tuple[int, str]] = field(default_factory=list)  # (line, module)
-    calls: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
+EXTRA_TOPS = ("boto3", "aws_cdk")  # not tools themselves; their clients and constructs are read
+_EXPECT = r"\.expect_[a-z_]+\("
 
 
 def import_pattern() -> str:
-    tops = sorted({imp.split(".")[0] for imp in taxonomy().by_import} | {"aws_cdk"})
-    return r'^\s*"?\s*(from|import)\s+(' + "|".join(re.escape(t) for t in tops) + r")\b"
+    """An import of a known tool, in any form: ``import os, mlflow``, ``from x import y as z``,
+    ``import google.cloud.aiplatform as aip``; ``"?`` admits notebook JSON lines."""
+    tops = sorted({imp.split(".")[0] for imp in taxonomy().by_import} | set(EXTRA_TOPS))
+    alt = "|".join(re.escape(t) for t in tops)
+    return (rf'^\s*"?\s*(from\s+({alt})\b|import\s+([\w.]+(\s+as\s+\w+)?\s*,\s*)*({alt})\b)|'
+            + _EXPECT)
 
 
 def grep_command(repo: Repo, subdir: str | None, mode: str = "-P") -> list[str]:
-    """One ``git grep`` over the tree for imports of known tools (narrows the candidates)."""
-    return ["grep", "-n", "-I", "--null", "--no-color", "--full-name", mode, "-e", import_pattern(),
+    """One ``git grep -l`` over the tree for imports of known tools (narrows the candidates)."""
+    return ["grep", "-l", "-I", "--null", "--no-color", "--full-name", mode, "-e", import_pattern(),
             repo.head, *pathspec(subdir, *CODE_GLOBS)]
 
 
@@ -49,96 +61,386 @@ def run_grep(repo: Repo, subdir: str | None) -> bytes:
         return repo.git.run(*grep_command(repo, subdir, "-E"), ok_codes=(0, 1))
 
 
-def parse_grep(scan: Scan, out: bytes) -> dict[str, FileHits]:
-    hits: dict[str, FileHits] = defaultdict(FileHits)
+def candidates(scan: Scan, out: bytes) -> list[str]:
     prefix = scan.repo.head + ":"
-    for raw in out.split(b"\n"):
-        if not raw:
-            continue
-        parts = raw.split(b"\0", 2)
-        if len(parts) != 3:
-            continue
-        path = parts[0].decode("utf-8", "surrogateescape").removeprefix(prefix)
-        text = parts[2].decode("utf-8", "replace")
-        if path.endswith(".ipynb"):
-            text = _unjson(text)
-        for module in _modules(text):
-            hits[path].imports.append((int(parts[1]), module))
-    return hits
+    paths = (raw.decode("utf-8", "surrogateescape").strip().removeprefix(prefix)
+             for raw in out.split(b"\0"))
+    missing = set(scan.tree.missing)
+    return sorted(p for p in paths if p and p in scan.tree and p not in missing and scan.sees(p))
 
 
-def _unjson(text: str) -> str:
-    """A notebook source line as stored in JSON (``    "import x\\n",``) → its Python text."""
-    s = text.strip().rstrip(",")
-    if s.startswith('"') and s.endswith('"'):
+# --- one file ------------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """The Python a file holds: one module per code cell for notebooks."""
+
+    path: str
+    text: str  # the Python text (notebook: code cells joined); line numbers are virtual for notebooks
+    cells: list[tuple[int, str]] = field(default_factory=list)  # (first virtual line, code)
+    file_line: Callable[[int], int] = lambda n: n  # virtual line → line in the file
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+@dataclass
+class FileResult:
+    tools: dict[str, int] = field(default_factory=dict)  # tool → first import line (confirmed)
+    unconfirmed: dict[str, int] = field(default_factory=dict)  # imports not yet checked for strings
+    used: dict[tuple[str, str], int] = field(default_factory=dict)  # (tool, category) → line
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def tool_of(path: str) -> str | None:
+    """The known tool a resolved path belongs to (``aws:<service>`` for other boto3 clients)."""
+    if path.startswith("boto3."):
+        return boto3_tool(path)
+    tool = taxonomy().tool_for_import(path.replace("()", ""))
+    return tool.name if tool else None
+
+
+def _read_source(scan: Scan, entry: Entry, text: str) -> Source | None:
+    if not entry.name.lower().endswith(".ipynb"):
+        return Source(entry.path, text)
+    return notebook_source(scan, entry, text)
+
+
+_MAGIC = ("%", "!", "?")
+
+
+def notebook_source(scan: Scan, entry: Entry, text: str) -> Source | None:
+    """Code cells of a notebook, bounded on code size; outputs and markdown are never read."""
+    try:
+        nb = json.loads(text)
+        cells = nb["cells"] if isinstance(nb, dict) else None
+        if not isinstance(cells, list):
+            raise ValueError("no cells")
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        scan.note(entry.path, f"invalid notebook: {str(exc).splitlines()[0][:120]}")
+        return None
+    source_keys = [m.start() for m in re.finditer(r'"source"\s*:', text)]
+    out_lines: list[str] = []
+    json_lines: list[int] = []
+    starts: list[tuple[int, str]] = []
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        lines = [str(x) for x in src] if isinstance(src, list) else str(src).splitlines(keepends=True)
+        code = [ln.rstrip("\n") for ln in "".join(lines).split("\n")] if lines else []
+        if code and code[0].lstrip().startswith("%%"):
+            continue  # a cell magic: the cell is not Python
+        code = ["" if ln.lstrip().startswith(_MAGIC) else ln for ln in code]
+        key_line = text.count("\n", 0, source_keys[i]) + 1 if i < len(source_keys) else 1
+        listed = isinstance(src, list) and not re.match(r'"source"\s*:\s*\[\s*"', text[source_keys[i]:]) \
+            if i < len(source_keys) else False
+        first = len(out_lines) + 1
+        starts.append((first, "\n".join(code)))
+        for k, ln in enumerate(code):
+            out_lines.append(ln)
+            json_lines.append(key_line + 1 + k if listed else key_line)
+        out_lines.append("")
+        json_lines.append(key_line)
+    size = sum(len(c) for _, c in starts)
+    if size > scan.max_file_bytes:
+        scan.note(entry.path, f"notebook code is {size} bytes, over the {scan.max_file_bytes}-byte "
+                              "cap; skipped")
+        return None
+    return Source(entry.path, "\n".join(out_lines), starts,
+                  lambda n: json_lines[n - 1] if 0 < n <= len(json_lines) else 1)
+
+
+def _parse(scan: Scan, src: Source) -> list[ast.Module]:
+    """Modules for the file (one per notebook cell); invalid code is reported."""
+    if not src.cells:
         try:
-            return json.loads(s).rstrip("\n")
-        except ValueError:
-            pass
-    return text
+            return [ast.parse(src.text)]
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            scan.note(src.path, f"invalid Python: line {getattr(exc, 'lineno', '?')}: "
+                                f"{getattr(exc, 'msg', type(exc).__name__)}")
+            return []
+    mods, bad = [], []
+    for first, code in src.cells:
+        try:
+            mod = compile(code, src.path, "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            bad.append(src.file_line(first + (getattr(exc, "lineno", 1) or 1) - 1))
+            continue
+        ast.increment_lineno(mod, first - 1)
+        mods.append(mod)
+    if bad:
+        scan.note(src.path, f"{len(bad)} code cell(s) are not valid Python 3 (first at line {bad[0]}); "
+                            "those cells were skipped")
+    return mods
 
 
-def _modules(text: str) -> list[str]:
-    m = _IMPORT_LINE.match(text)
-    if not m:
-        return []
-    if m.group(1):
-        return [m.group(1)]
-    return [part.strip().split(" ")[0] for part in m.group(2).split(",") if part.strip()]
+def _use_candidates(masked: str, names: list[str]) -> bool:
+    """Whether masked code calls, decorates or subclasses any imported name (a cheap test
+    before the file is parsed whole)."""
+    return bool(names) and _use_regex(tuple(sorted(set(names), key=len, reverse=True))).search(masked) \
+        is not None
+
+
+@lru_cache(maxsize=1024)
+def _use_regex(names: tuple[str, ...]) -> re.Pattern[str]:
+    alt = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"(?<![\w.])({alt})\s*(\.\s*\w+\s*)*\(|@\s*({alt})\b|"
+                      rf"^\s*class\s+\w+\s*\([^)]*\b({alt})\b", re.M)
+
+
+def _tool_imports(src: Source, modules: list[tuple[int, str]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line, module in modules:
+        name = tool_of(module)
+        if name and name in taxonomy().tools:
+            out.setdefault(name, src.file_line(line))
+    return out
+
+
+def confirmed_imports(scan: Scan, entry: Entry, text: str) -> dict[str, int]:
+    """Tools a file really imports (import statements outside strings and comments)."""
+    src = _read_source(scan, entry, text)
+    if src is None:
+        return {}
+    _, modules, _ = code_ast.imported(code_ast.mask(src.text))
+    return _tool_imports(src, modules)
+
+
+def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult:
+    """One candidate file. A file that never calls what it imports (on its raw text) stops
+    early: its imports are confirmed later, and only if they would show something new."""
+    res = FileResult()
+    src = _read_source(scan, entry, text)
+    if src is None:
+        return res
+    bound, modules, error = code_ast.imported(src.text)
+    names = [n.split(".")[0] for n, m in bound.items() if tool_of(m) or m.split(".")[0] in EXTRA_TOPS]
+    if not (gx_in_repo and ".expect_" in src.text) and not _use_candidates(src.text, names):
+        if error:  # an import statement that does not parse: reported when it is real code
+            _, _, error = code_ast.imported(code_ast.mask(src.text))
+            if error and not src.cells:
+                scan.note(entry.path, f"invalid Python: {error}")
+        res.unconfirmed = _tool_imports(src, modules)
+        return res
+    masked = code_ast.mask(src.text)
+    bound, modules, error = code_ast.imported(masked)
+    if error and not src.cells:
+        scan.note(entry.path, f"invalid Python: {error}")
+    res.tools = _tool_imports(src, modules)
+    names = [n.split(".")[0] for n, m in bound.items() if tool_of(m) or m.split(".")[0] in EXTRA_TOPS]
+    expects = gx_in_repo and re.search(_EXPECT, masked) is not None
+    if not expects and not _use_candidates(masked, names):
+        return res  # imported only
+    mods = _parse(scan, src)
+    if not mods:
+        return res
+    found, strings = code_ast.uses(mods, bound, with_strings="models:/" in src.text)
+    lines = src.lines
+    seen: set[tuple[str, int]] = set()
+
+    def emit(signal: str, line: int, excerpt: str, strength: Strength = C, **attrs) -> None:
+        at = src.file_line(line)
+        if (signal, at) in seen:
+            return
+        seen.add((signal, at))
+        res.evidence.append(scan.ev(signal, strength, entry.path, at, excerpt, source="code", **attrs))
+
+    tax = taxonomy()
+    for use in found:
+        if use.kind == "key":
+            for rule in RULES:
+                if rule.key_matches(use.path) and any(t in res.tools for t in rule.tools):
+                    emit(rule.signal, use.line, _line(lines, use.line), tools=sorted(rule.tools & set(res.tools)))
+            continue
+        tool = tool_of(use.path)
+        if use.path.startswith("aws_cdk."):
+            yield_cdk(scan, res, src, use, lines)
+            continue
+        if expects and use.kind == "call" and use.path.split(".")[-1].startswith("expect_"):
+            emit("data_validation.check", use.line, _line(lines, use.line), tool="great-expectations")
+        if tool is None:
+            continue
+        known = tax.tools.get(tool)
+        cats = set(known.categories) if known else set()
+        for rule in RULES:
+            if (rule.tools or rule.categories) and tool not in rule.tools and not cats & rule.categories:
+                continue
+            if rule.check is not None and not rule.check(use):
+                continue
+            hit = use.kind in rule.kinds and rule.path_matches(use.path)
+            if not hit and use.kind == "call":
+                hit = any(rule.keyword_matches(k) and _meaningful(v) for k, v in use.keywords.items())
+            if hit:
+                extra = _attrs(rule.signal, use, lines)
+                if extra is None:
+                    continue
+                emit(rule.signal, use.line, _line(lines, use.line), tool=tool, **extra)
+        if known:
+            for category in known.categories:
+                pattern = USES.get((tool, category))
+                if pattern is None or re.search(pattern, use.path) or (
+                        use.kind == "call" and any(re.search(pattern, k) for k in use.keywords)):
+                    res.used.setdefault((tool, category), src.file_line(use.line))
+    for line, value in strings:
+        if "models:/" in value:
+            refs = sorted(set(re.findall(r"models:/([\w.-]+)", value)))
+            if refs:
+                emit("model.reference", line, value, links_to=[f"model:{r}" for r in refs])
+    _entry_points(scan, res, src, mods, found, emit)
+    return res
+
+
+def _line(lines: list[str], n: int) -> str:
+    return lines[n - 1].strip() if 0 < n <= len(lines) else ""
+
+
+def _meaningful(value: object) -> bool:
+    """A keyword argument that sets something (``schedule=None`` or ``"@once"`` does not)."""
+    return value not in (None, False, "", "@once", "None")
+
+
+def _attrs(signal: str, use, lines: list[str]) -> dict | None:
+    """Attributes a signal carries; None when the use does not show the signal after all."""
+    if signal == "registry.usage":
+        name = use.keywords.get("registered_model_name") or use.keywords.get("name")
+        if not isinstance(name, str):
+            strs = [a for a in use.args if isinstance(a, str) and re.fullmatch(r"[\w.-]+", a)]
+            name = strs[-1] if strs and use.path.endswith("register_model") else None
+        return {"model": name, "link_keys": [f"model:{name}"] if name else None}
+    if signal == "schedule.job":
+        kw = use.keywords
+        if any(kw.get(k) is False for k in ("enabled", "is_enabled")) or kw.get("is_paused_upon_creation") is True:
+            return None
+        text = code_ast.segment(lines, use.scope)
+        return {"trains": _trains(text)}
+    return {}
+
+
+def _trains(text: str) -> bool:
+    from probes.git.detect.words import trains
+
+    return trains(text)
+
+
+def yield_cdk(scan: Scan, res: FileResult, src: Source, use, lines: list[str]) -> None:
+    """Python CDK constructs, read with the IaC detector's construct table."""
+    construct = use.path.removeprefix("aws_cdk.").replace("()", "")
+    statement = code_ast.segment(lines, use.node)
+    signal = CDK_CONSTRUCTS.get(construct)
+    schedule = use.keywords.get("schedule")
+    if signal is None and isinstance(schedule, str) and "aws_events.Schedule." in schedule:
+        signal, construct = "schedule.job", construct or "aws_events.Rule"
+    if signal is None:
+        res.used.setdefault(("aws-cdk", "iac"), src.file_line(use.line))
+        return
+    if signal == "schedule.job" and not (isinstance(schedule, str) and "Schedule." in schedule):
+        return
+    res.used.setdefault(("aws-cdk", "iac"), src.file_line(use.line))
+    for ev in cdk_evidence(scan, src.path, src.file_line(use.line), construct, signal, statement):
+        res.evidence.append(ev)
+
+
+_ROUTE = re.compile(r"(^|\.)(route|get|post|put|api_route|add_url_rule|websocket)$")
+
+
+def _entry_points(scan: Scan, res: FileResult, src: Source, mods: list[ast.Module], found,
+                  emit: Callable[..., None]) -> None:
+    """Serving entry points: a web route that serves predictions (Flask, FastAPI), a Lambda
+    handler that invokes a model endpoint, an Azure ML scoring script (``init``/``run``)."""
+    for use in found:
+        if use.kind in ("decorator", "call") and _ROUTE.search(use.path) and \
+                tool_of(use.path) in ("flask", "fastapi"):
+            route = " ".join(str(a) for a in use.args if isinstance(a, str))
+            name = getattr(use.node, "name", "") if use.kind == "decorator" else ""
+            if route and serves(f"{route} {name}"):
+                emit("serving.deployment", use.line, f"{route} {name}".strip(), tool=tool_of(use.path),
+                     kind="web_api")
+                return
+    funcs = {f.name: f for f in code_ast.functions(mods)}
+    invokes = [u for u in found if u.path.endswith(("invoke_endpoint", "invoke_endpoint_async"))]
+    handlers = [f for n, f in funcs.items() if n.endswith("handler") and len(f.args.args) == 2]
+    if handlers and invokes:
+        emit("serving.deployment", handlers[0].lineno, f"def {handlers[0].name}(event, context)",
+             tool="aws-lambda", kind="lambda_handler")
+        return
+    if "init" in funcs and "run" in funcs and any(
+            u.path.endswith(("Model.get_model_path", "get_model_path")) or "inference_schema" in u.path
+            for u in found):
+        emit("serving.deployment", funcs["run"].lineno, "def init() / def run(...)", tool="azureml",
+             kind="scoring_script")
+
+
+# --- the detector ------------------------------------------------------------------------------
 
 
 def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterator[Evidence]:
     tax = taxonomy()
     try:
-        hits = parse_grep(scan, grep_output() if grep_output else run_grep(scan.repo, scan.subdir))
+        out = grep_output() if grep_output else run_grep(scan.repo, scan.subdir)
     except GitError as exc:
         scan.pending.append(scan.ctx.unobserved(scan.target, what="python code",
                                                 reason=f"git grep failed: {exc}",
                                                 signals=("tool", "pipeline", "registry")))
         return
-    scan.prefetch_texts([scan.tree[p] for p in sorted(hits) if p in scan.tree])
-    used: dict[str, tuple[str, int, int]] = {}  # tool → (path, line, files)
-    imported_only: dict[str, tuple[str, int]] = {}
-    for path in sorted(hits):
+    paths = candidates(scan, out)
+    entries = [scan.tree[p] for p in paths]
+    scan.prefetch_texts(entries)
+    gx_in_repo = "great-expectations" in scan.declared or False
+    texts: dict[str, str] = {}
+    for entry in entries:
         scan.ctx.check()
-        entry = scan.tree.get(path)
-        if entry is None or not scan.readable(entry):
+        if not scan.readable(entry):
             continue
-        fh = hits[path]
-        tools_here: dict[str, tuple[Tool, int]] = {}
-        for line, module in fh.imports:
-            tool = tax.tool_for_import(module)
-            if tool and tool.name not in tools_here:
-                tools_here[tool.name] = (tool, line)
-        text = scan.text(entry) if tools_here else None
-        if text is None:
+        text = scan.text(entry)
+        if text is not None:
+            texts[entry.path] = text
+            if not gx_in_repo and re.search(r"^\s*\"?\s*(import|from)\s+great_expectations\b", text, re.M):
+                gx_in_repo = True
+    used: dict[tuple[str, str], tuple[str, int, int]] = {}
+    imported_only: dict[str, tuple[str, int]] = {}
+    unconfirmed: dict[str, list[str]] = {}  # tool → files whose import of it is not checked yet
+    for path, text in texts.items():
+        scan.ctx.check()
+        res = analyse(scan, scan.tree[path], text, gx_in_repo)
+        yield from res.evidence
+        for key, line in res.used.items():
+            prev = used.get(key)
+            used[key] = (prev[0], prev[1], prev[2] + 1) if prev else (path, line, 1)
+        for tool, line in res.tools.items():
+            imported_only.setdefault(tool, (path, line))
+        for tool in res.unconfirmed:
+            unconfirmed.setdefault(tool, []).append(path)
+    for (name, category), (path, line, files) in sorted(used.items()):
+        if name == "aws-cdk":
+            yield scan.ev("iac.definition", C, path, line, tool="cdk", language="python", files=files)
             continue
-        called = _called_tools(scan, path, text)
-        for name, (_tool, line) in tools_here.items():
-            if name in called:
-                prev = used.get(name)
-                used[name] = (prev[0], prev[1], prev[2] + 1) if prev else (path, line, 1)
-            else:
-                imported_only.setdefault(name, (path, line))
-        cats = {c for tool, _ in tools_here.values() for c in tool.categories}
-        names = set(tools_here)
-        yield from _calls(scan, path, text, cats, names)
-    for name, (path, line, files) in sorted(used.items()):
-        tool = tax.tools[name]
-        version = _version(scan, tool)
-        for category in tool.categories:
-            yield scan.ev(f"tool.{category}", C, path, line, tool=name, version=version,
-                          source="code", files=files)
-    declared_pkgs = {p for p in scan.declared}
+        tool = tax.tools.get(name)
+        if tool is None:
+            continue
+        yield scan.ev(f"tool.{category}", C, path, line, tool=name, version=_version(scan, tool),
+                      source="code", files=files)
+    for tool, paths in sorted(unconfirmed.items()):
+        if tool in imported_only or any(t == tool for t, _ in used):
+            continue
+        for path in paths:  # the first file whose import is real code
+            line = confirmed_imports(scan, scan.tree[path], texts[path]).get(tool)
+            if line:
+                imported_only[tool] = (path, line)
+                break
+    credited = {t for t, _ in used}
+    declared_pkgs = set(scan.declared)
     for name, (path, line) in sorted(imported_only.items()):
-        if name in used:
-            continue
-        tool = tax.tools[name]
-        if set(tool.packages) & declared_pkgs:
+        tool = tax.tools.get(name)
+        if tool is None or set(tool.packages) & declared_pkgs:
             continue  # the dependency file already says "declared"
         for category in tool.categories:
+            if (name, category) in used:
+                continue
             yield scan.ev(f"tool.{category}", D, path, line, tool=name, version=_version(scan, tool),
-                          source="import")
+                          source="import" if name not in credited else "code")
 
 
 def _version(scan: Scan, tool: Tool) -> str | None:
@@ -151,131 +453,13 @@ def _version(scan: Scan, tool: Tool) -> str | None:
     return None
 
 
-def _calls(scan: Scan, path: str, text: str, cats: set[str], tools: set[str]) -> Iterator[Evidence]:
-    """Call sites in a file that imports known tools (the patterns run on the file's text)."""
-    seen: set[tuple[str, int]] = set()
-    lines: list[str] | None = None
-    for pat in CALLS:
-        if (pat.categories or pat.tools) and not (pat.categories & cats or pat.tools & tools):
-            continue
-        for m in pat.compiled.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1
-            if (pat.signal, line) in seen:
-                continue
-            seen.add((pat.signal, line))
-            lines = lines if lines is not None else text.splitlines()
-            source = lines[line - 1] if line <= len(lines) else m.group(0)
-            if path.endswith(".ipynb"):
-                source = _unjson(source)
-            if source.lstrip().startswith(("#", "import ", "from ")):
-                continue
-            attrs: dict = {"source": "code"}
-            if pat.signal == "registry.usage":
-                mm = MODEL_NAME.search(source)
-                name = next((g for g in mm.groups() if g), None) if mm else None
-                if name:
-                    attrs["link_keys"] = [f"model:{name}"]
-                    attrs["model"] = name
-            if pat.signal == "model.reference":
-                refs = sorted(set(MODEL_REF.findall(source)))
-                attrs["links_to"] = [f"model:{r}" for r in refs]
-            attrs["tools"] = sorted(tools)[:10]
-            yield scan.ev(pat.signal, C, path, line, source.strip(), **attrs)
-
-
-def _called_tools(scan: Scan, path: str, text: str) -> set[str]:
-    """Tools whose imported names are called (or used as decorators or base classes).
-
-    Only the import statements are parsed with ``ast`` (aliases, multi-line ``from``
-    imports, imports inside functions); uses are found with one regex over the text. Parsing
-    whole files cost more than everything else the probe does on a large repository."""
-    sources = _notebook_cells(scan, path, text) if path.endswith(".ipynb") else [text]
-    called: set[str] = set()
-    for source in sources:
-        statements = [(source.count("\n", 0, m.start()) + 1, m.group(0).strip())
-                      for m in _IMPORT_STATEMENT.finditer(source)]
-        try:
-            tree = ast.parse("\n".join(s for _, s in statements))
-        except (SyntaxError, ValueError, RecursionError) as exc:
-            n = getattr(exc, "lineno", None)
-            line = statements[n - 1][0] if n and 0 < n <= len(statements) else "?"
-            if not path.endswith(".ipynb"):
-                scan.note(path, f"invalid Python: line {line}: {getattr(exc, 'msg', type(exc).__name__)}")
-            continue
-        called |= _called_in(tree, source)
-    return called
-
-
-#: an import statement, with a parenthesised name list spanning lines or backslash continuations
-_IMPORT_STATEMENT = re.compile(
-    r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]"
-    r"(?:[^\n\\]|\\\n)*)", re.M)
-
-
-def _notebook_cells(scan: Scan, path: str, text: str) -> list[str]:
-    try:
-        nb = json.loads(text)
-        cells = nb["cells"] if isinstance(nb, dict) else None
-        if not isinstance(cells, list):
-            raise ValueError("no cells")
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        scan.note(path, f"invalid notebook: {str(exc).splitlines()[0][:120]}")
-        return []
-    out = []
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
-        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!", "?"))]
-        out.append("\n".join(lines))
-    return ["\n\n".join(out)] if out else []
-
-
-def _imports(tree: ast.AST) -> dict[str, str]:
-    """Local name → imported dotted module, from the parsed import statements."""
-    bound: dict[str, str] = {}
-    stack = list(getattr(tree, "body", []))
-    depth = {id(n): 0 for n in stack}
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    bound[alias.asname] = alias.name
-                else:
-                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        elif isinstance(node, (ast.If, ast.Try, ast.With)) and depth[id(node)] < 2:
-            for child in node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", []) + [
-                    s for h in getattr(node, "handlers", []) for s in h.body]:
-                depth[id(child)] = depth[id(node)] + 1
-                stack.append(child)
-    return bound
-
-
-def _called_in(tree: ast.AST, source: str) -> set[str]:
-    tax = taxonomy()
-    bound = {name: full for name, full in _imports(tree).items() if tax.tool_for_import(full)}
-    if not bound:
-        return set()
-    names = "|".join(re.escape(n) for n in sorted(bound, key=len, reverse=True))
-    use = re.compile(rf"(?<![\w.])({names})((?:\s*\.\s*\w+)*)\s*\(|^\s*@({names})((?:\.\w+)*)|"
-                     rf"^\s*class\s+\w+\s*\(([^)]*)\)", re.M)
-    out: set[str] = set()
-    for m in use.finditer(source):
-        if m.group(5) is not None:  # base classes
-            candidates = [b.strip() for b in m.group(5).split(",")]
-        else:
-            root = m.group(1) or m.group(3)
-            rest = (m.group(2) or m.group(4) or "").replace(" ", "")
-            candidates = [root + rest]
-        for dotted in candidates:
-            root, _, rest = dotted.partition(".")
-            if root in bound:
-                tool = tax.tool_for_import(bound[root] + ("." + rest if rest else ""))
-                if tool:
-                    out.add(tool.name)
-    return out
+DETECTOR = Detector(
+    area="code",
+    signals=("tool", "registry", "pipeline", "lineage", "metadata", "monitoring", "validation",
+             "fairness", "explainability", "data_validation", "feature_store", "schedule",
+             "distributed", "serving", "model", "docs.model_card", "iac", "ci", "governance",
+             "deploy", "security", "audit", "cost", "compute"),
+    files=Files(grep_globs=CODE_GLOBS),  # its own grep: import_pattern()
+    run=lambda scan: detect(scan, scan.facts.get("code_grep")),
+    after=("dependencies", "environments"),
+    own_grep=True)

@@ -1,5 +1,10 @@
 """Data versioning and lineage: DVC (dvc.yaml, dvc.lock, *.dvc, .dvc/config), git-lfs,
-lakeFS, Delta; MLproject; Great Expectations and Feast project files."""
+lakeFS, Delta; MLproject; Great Expectations and Feast project files.
+
+An ``MLproject`` is an MLflow Projects run specification (entry points and their environment),
+not an orchestrated pipeline: it shows code lineage and is reported as ``pipeline.run_spec``.
+A Great Expectations project file shows the tool is set up; checkpoints and expectation suites
+are the checks."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
 from auditor.redact import redact
+from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
@@ -76,16 +82,20 @@ def detect(scan: Scan) -> Iterator[Evidence]:
             continue
         points = data.get("entry_points") if isinstance(data, dict) else None
         if isinstance(points, dict):
-            yield scan.ev("pipeline.definition", C, entry.path, data.line_of("entry_points"),
+            yield scan.ev("pipeline.run_spec", C, entry.path, data.line_of("entry_points"),
                           tool="mlflow-projects", entry_points=list(points)[:20])
             yield scan.ev("lineage.code", C, entry.path, 1, tool="mlflow-projects")
-    for entry in scan.find(lambda e: e.name in ("great_expectations.yml", "great_expectations.yaml")
-                           or re.search(r"(^|/)(gx|great_expectations)/checkpoints/.+\.(ya?ml|json)$",
-                                        e.path) is not None):
+    for entry in scan.find(lambda e: e.name in ("great_expectations.yml", "great_expectations.yaml")):
+        yield scan.ev("tool.data_validation", C, entry.path, 1, tool="great-expectations",
+                      source="project")
+    for entry in scan.find(lambda e: _GX_CHECK.search(e.path) is not None):
         yield scan.ev("data_validation.check", C, entry.path, 1, tool="great-expectations",
                       source="project")
     for entry in scan.find(lambda e: e.name == "feature_store.yaml"):
         yield scan.ev("feature_store.definition", C, entry.path, 1, tool="feast", source="project")
+
+
+_GX_CHECK = re.compile(r"(^|/)(gx|great_expectations)/(checkpoints|expectations)/.+\.(ya?ml|json)$")
 
 
 def _line(text: str, section: str) -> int:
@@ -93,3 +103,15 @@ def _line(text: str, section: str) -> int:
         if section in line:
             return n
     return 1
+
+
+DETECTOR = Detector(
+    area="data versioning",
+    signals=("data_versioning", "lineage", "pipeline", "data_validation", "feature_store",
+             "tool.data_validation"),
+    files=Files(names=frozenset({"dvc.yaml", "dvc.lock", ".gitattributes", "mlproject",
+                                 "feature_store.yaml", "great_expectations.yml",
+                                 "great_expectations.yaml", ".lakectl.yaml", "lakectl.yaml"}),
+                suffixes=(".dvc", ".lakefs.yaml", "/.dvc/config"), dirs=(".dvc/",),
+                contains=("_delta_log/", "great_expectations/", "gx/")),
+    run=lambda scan: detect(scan))

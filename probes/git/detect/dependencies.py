@@ -9,11 +9,18 @@ from collections.abc import Iterable, Iterator
 
 from auditor.catalog import normalise_package, taxonomy
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector, Files
 from probes.git.scan import Declared, Scan
 from probes.git.tree import Entry
 from probes.git.yamlines import find_line, load_toml
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
+
+#: share of exactly pinned runtime dependencies from which a file counts as pinned
+NEARLY_ALL = 0.9
+_DEV_WORDS = frozenset({"dev", "develop", "development", "test", "tests", "testing", "lint",
+                        "linting", "docs", "doc", "ci", "style", "typing", "format", "mypy",
+                        "flake8", "devcontainer", "pre", "commit", "notebook", "notebooks"})
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 _PIN = re.compile(r"^(===?)\s*([^\s,;*]+)\s*$")
@@ -48,6 +55,20 @@ def _conda_requirement(spec: str) -> tuple[str, str | None, bool] | None:
         return None
     exact = m.group(2) in ("=", "==") and m.group(3) and "*" not in m.group(3)
     return normalise_package(m.group(1)), m.group(3) if exact else None, bool(exact)
+
+
+def purpose(path: str) -> str:
+    """``development`` for a dependency file of tooling (``requirements-dev.txt``,
+    ``requirements/lint-requirements.txt``, ``.devcontainer/requirements.txt``), else ``runtime``."""
+    words = set(re.split(r"[^a-z]+", path.lower()))
+    return "development" if words & _DEV_WORDS else "runtime"
+
+
+def pinning(total: int, pinned: int) -> dict:
+    """Pinning attributes shared by requirements and conda files: exact pins, and whether
+    nearly all (``NEARLY_ALL``) are exact, which counts as pinned."""
+    return {"packages": total, "pinned": pinned, "fully_pinned": bool(total) and pinned == total,
+            "nearly_pinned": bool(total) and pinned >= NEARLY_ALL * total}
 
 
 def detect(scan: Scan) -> Iterator[Evidence]:
@@ -90,8 +111,8 @@ def _requirements(scan: Scan, entry: Entry) -> Iterator[Evidence]:
         _record(scan, name, version, entry.path, n)
     if total:
         yield scan.ev("env.pinned_requirements", C, entry.path, 1, file=entry.path,
-                      packages=total, pinned=pinned, fully_pinned=pinned == total,
-                      unpinned=unpinned[:20], unpinned_count=len(unpinned))
+                      purpose=purpose(entry.path), unpinned=unpinned[:20],
+                      unpinned_count=len(unpinned), **pinning(total, pinned))
     if hashed and pinned == total and total:
         yield scan.ev("env.lockfile", C, entry.path, 1, tool="pip-hashes")
 
@@ -192,6 +213,7 @@ def _conda(scan: Scan, entry: Entry) -> Iterator[Evidence]:
         return
     deps = data["dependencies"]
     total = pinned = 0
+    unpinned: list[str] = []
     for i, dep in enumerate(deps):
         if isinstance(dep, dict):
             for j, spec in enumerate(dep.get("pip") or []):
@@ -199,15 +221,18 @@ def _conda(scan: Scan, entry: Entry) -> Iterator[Evidence]:
                 if parsed:
                     total += 1
                     pinned += parsed[2]
+                    unpinned += [] if parsed[2] else [parsed[0]]
                     _record(scan, parsed[0], parsed[1], entry.path, dep["pip"].line_at(j))
             continue
         parsed = _conda_requirement(dep)
-        if parsed and parsed[0] != "pip":
+        if parsed and parsed[0] not in ("pip", "python"):
             total += 1
             pinned += parsed[2]
+            unpinned += [] if parsed[2] else [parsed[0]]
             _record(scan, parsed[0], parsed[1], entry.path, deps.line_at(i))
     yield scan.ev("env.conda", C, entry.path, data.line_of("dependencies"), tool="conda",
-                  packages=total, pinned=pinned, fully_pinned=bool(total) and pinned == total)
+                  purpose=purpose(entry.path), unpinned=unpinned[:20],
+                  unpinned_count=len(unpinned), **pinning(total, pinned))
 
 
 def _declared_tools(scan: Scan) -> Iterator[Evidence]:
@@ -223,3 +248,14 @@ def _declared_tools(scan: Scan) -> Iterator[Evidence]:
         for category in tool.categories:
             yield scan.ev(f"tool.{category}", D, where.path, where.line, tool=tool.name,
                           version=version, package=name, source="dependency")
+
+
+DETECTOR = Detector(
+    area="dependencies",
+    signals=("tool", "env", "pipeline.definition"),
+    files=Files(names=frozenset({"pyproject.toml", "pipfile", "setup.cfg", "setup.py",
+                                 "requirements.in"}),
+                prefixes=("requirements", "environment", "conda", "env"),
+                contains=("requirements/",)),
+    run=lambda scan: detect(scan),
+    after=("environments",))

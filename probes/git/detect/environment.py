@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector, Files
 from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -20,8 +21,10 @@ LOCKFILES = {"poetry.lock": "poetry", "uv.lock": "uv", "pipfile.lock": "pipenv",
 
 
 def is_dockerfile(e: Entry) -> bool:
+    """``Dockerfile``, ``Dockerfile.gpu``, ``Dockerfile-serving``, ``serving.Dockerfile``."""
     n = e.name.lower()
-    return (n in ("dockerfile", "containerfile") or n.startswith(("dockerfile.", "containerfile."))
+    return (n in ("dockerfile", "containerfile") or n.startswith(("dockerfile.", "containerfile.",
+                                                                  "dockerfile-", "containerfile-"))
             or n.endswith((".dockerfile", ".containerfile")))
 
 
@@ -188,3 +191,14 @@ def _devcontainer(scan: Scan, entry: Entry) -> Iterator[Evidence]:
     run_args = " ".join(str(a) for a in data.get("runArgs", []) if isinstance(a, str))
     if (isinstance(host, dict) and host.get("gpu")) or "--gpus" in run_args:
         yield scan.ev("compute.gpu_workload", C, entry.path, 1, source="devcontainer")
+
+
+DETECTOR = Detector(
+    area="environments",
+    signals=("env", "compute", "tracking.server", "serving.container"),
+    files=Files(names=frozenset({"dockerfile", "containerfile", ".gitpod.yml", ".devcontainer.json",
+                                 *LOCKFILES}),
+                prefixes=("dockerfile", "containerfile", "compose", "docker-compose"),
+                suffixes=(".dockerfile", ".containerfile", "devcontainer.json", ".conda-lock.yml",
+                          ".conda-lock.yaml")),
+    run=lambda scan: detect(scan))

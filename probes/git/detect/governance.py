@@ -1,12 +1,18 @@
-"""Governance kept in the repository: model cards, CODEOWNERS, PR and issue templates, tests a
-test runner would collect, pre-commit, CHANGELOG, dependency update bots."""
+"""Governance kept in the repository: model cards, CODEOWNERS and Prow OWNERS files, PR and issue
+templates, tests a test runner would collect, pre-commit, CHANGELOG, dependency update bots.
+
+A file named like a test (``test_*.py``, ``tests_*.py``, ``*_test.py``, ``*_tests.py``) is a test
+only when it holds one (a ``test*`` function or method, or a ``unittest.TestCase``): an empty
+placeholder or a script named ``test_x.py`` is not testing."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
 from probes.git.tree import Entry
 
@@ -23,6 +29,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
         yield from _model_card(scan, entry)
     owners = scan.find(lambda e: e.path in ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS",
                                              ".gitlab/CODEOWNERS"))
+    yield from _prow_owners(scan)
     for entry in owners[:1]:
         text = scan.text(entry) or ""
         rules = [(n, ln) for n, ln in enumerate(text.splitlines(), 1)
@@ -39,9 +46,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
     issues = scan.find(lambda e: e.lower.startswith((".github/issue_template", ".gitlab/issue_templates")))
     if issues:
         yield scan.ev("governance.issue_template", C, issues[0].path, 1, templates=len(issues))
-    tests = scan.test_files
-    if tests:
-        yield scan.ev("quality.tests", C, tests[0].path, 1, tool="pytest", files=len(tests))
+    yield from _tests(scan)
     for entry in scan.find(lambda e: e.path == ".pre-commit-config.yaml"):
         yield from _precommit(scan, entry)
     logs = scan.find(lambda e: re.fullmatch(r"(changelog|changes|history|news|releases)(\.\w+)?",
@@ -54,6 +59,62 @@ def detect(scan: Scan) -> Iterator[Evidence]:
         yield scan.ev("security.scanning", C, entry.path, 1,
                       tool="dependabot" if "dependabot" in entry.path else "renovate",
                       source="dependency-updates")
+
+
+TEST_NAME = re.compile(r"(^|/)(test_[^/]*|tests_[^/]*|[^/]*_tests?)\.py$")
+MAX_TEST_READS = 200  # test files read, at most, to find one that holds a test
+
+
+def _tests(scan: Scan) -> Iterator[Evidence]:
+    """``quality.tests`` at the first file (in path order) that holds a test."""
+    named = sorted(scan.find(lambda e: TEST_NAME.search(e.lower) is not None), key=lambda e: e.path)
+    if not named:
+        return
+    scan.prefetch_texts(named[:MAX_TEST_READS])
+    for entry in named[:MAX_TEST_READS]:
+        text = scan.text(entry)
+        if text is None:
+            continue
+        found = _first_test(text)
+        if found:
+            yield scan.ev("quality.tests", C, entry.path, found[0], found[1], tool=found[2],
+                          files=len(named))
+            return
+
+
+def _first_test(text: str) -> tuple[int, str, str] | None:
+    """(line, name, runner) of the first test a runner would collect, or None."""
+    if "def test" not in text and "TestCase" not in text and "class Test" not in text:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            return node.lineno, node.name, "pytest"
+        if isinstance(node, ast.ClassDef):
+            unit = any(ast.unparse(b).endswith("TestCase") for b in node.bases)
+            if node.name.startswith("Test") or unit:
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                            item.name.startswith("test"):
+                        return item.lineno, f"{node.name}.{item.name}", "unittest" if unit else "pytest"
+    return None
+
+
+def _prow_owners(scan: Scan) -> Iterator[Evidence]:
+    """Prow ``OWNERS`` files: approvers and reviewers per directory."""
+    for entry in sorted(scan.find(lambda e: e.name == "OWNERS"), key=lambda e: e.path)[:20]:
+        data = scan.parsed(entry)
+        if not isinstance(data, dict):
+            continue
+        people = [p for key in ("approvers", "reviewers") for p in data.get(key) or []
+                  if isinstance(p, str)]
+        if people:
+            yield scan.ev("review.codeowners", C, entry.path, data.line_of("approvers"),
+                          tool="prow", rules=len(people))
+            return
 
 
 def _model_card(scan: Scan, entry: Entry) -> Iterator[Evidence]:
@@ -80,3 +141,15 @@ def _precommit(scan: Scan, entry: Entry) -> Iterator[Evidence]:
     security = [h for h in hooks if _SECURITY_HOOKS.search(h)]
     if security:
         yield scan.ev("security.scanning", C, entry.path, 1, tool=security[0], source="pre-commit")
+
+
+DETECTOR = Detector(
+    area="governance",
+    signals=("docs", "review", "quality", "governance", "security.scanning"),
+    files=Files(names=frozenset({"codeowners", "owners", ".pre-commit-config.yaml", "renovate.json",
+                                 "renovate.json5"}),
+                prefixes=("model_card", "model-card", "modelcard", "pull_request_template", "test_",
+                          "tests_", "changelog", "changes", "history", "news", "releases"),
+                suffixes=("_test.py", "_tests.py"),
+                dirs=(".github/", ".gitlab/")),
+    run=lambda scan: detect(scan))

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from probes.git.declare import Detector, Files
 from probes.git.detect.kube_rules import REMEDIATION, rule_kind
+from probes.git.detect.words import serves, trains
 from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -66,21 +68,38 @@ KIND_SIGNALS: dict[str, list[tuple[str, str]]] = {
     "PodMonitor": [("monitoring.scrape", "prometheus-operator")],
     "Experiment": [("tuning.experiment", "katib")],
 }
-SERVING_HINT = re.compile(r"model|serv(e|ing)|predict|infer|mlflow|bentoml|triton|torchserve|"
-                          r"kserve|seldon|scor(e|ing)", re.I)
 _WORKLOADS = {"Deployment", "StatefulSet", "Service"}  # Service: knative
-GRADE_MANIFEST = re.compile(r"^\s*(apiVersion|kind)\s*:|^groups\s*:|^route\s*:|^receivers\s*:|"
-                            r"^pipelineInfo\s*:")
+
+#: files other detectors own, even when they hold ``kind:`` lines
+_HANDLED_ELSEWHERE = re.compile(
+    r"(^|/)(\.github/workflows/|\.gitlab-ci\.yml$|\.circleci/|bitbucket-pipelines|azure-pipelines|"
+    r"(docker-)?compose[\w.-]*\.ya?ml$|\.pre-commit-config|dvc\.(yaml|lock)$|Chart\.yaml$|"
+    r"(environment|conda)[\w.-]*\.ya?ml$|\.devcontainer|buildspec|cloudbuild|dependabot)")
+CLOUDFORMATION = re.compile(r"AWSTemplateFormatVersion|Type\"?\s*:\s*[\"']?AWS::")
+
+
+def candidates(scan: Scan) -> list[Entry]:
+    """YAML files the shared grep found with manifest, rule-file or Azure ML lines; a
+    CloudFormation template is read by the IaC detector instead."""
+    out = []
+    for path in sorted(scan.grep_hits()):
+        entry = scan.tree.get(path)
+        if entry is None or _HANDLED_ELSEWHERE.search(path) or not is_yaml(entry):
+            continue
+        if path in scan.facts["cloudformation"]:
+            continue
+        out.append(entry)
+    return out
 
 
 def is_yaml(e: Entry) -> bool:
     return e.name.lower().endswith((".yaml", ".yml"))
 
 
-def detect(scan: Scan, candidates: list[Entry]) -> Iterator[Evidence]:
+def detect(scan: Scan) -> Iterator[Evidence]:
     for entry in scan.find(lambda e: e.name in ("Chart.yaml",)):
         yield from _chart(scan, entry)
-    for entry in candidates:
+    for entry in candidates(scan):
         text = scan.text(entry)
         if text is None:
             continue
@@ -98,7 +117,7 @@ def detect(scan: Scan, candidates: list[Entry]) -> Iterator[Evidence]:
         for doc in docs:
             if not isinstance(doc, LDict):
                 continue
-            yield from _document(scan, entry, doc, kinds)
+            yield from _document(scan, entry, doc, kinds, text)
         if kinds:
             yield scan.ev("deploy.manifest", C, entry.path, 1, tool="helm" if templated else "kubernetes",
                           kinds=sorted(set(kinds))[:20], objects=len(kinds))
@@ -130,11 +149,13 @@ def _kinds_by_regex(scan: Scan, entry: Entry, text: str) -> Iterator[Evidence]:
                       objects=len(kinds))
 
 
-def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str]) -> Iterator[Evidence]:
+def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str], text: str) -> Iterator[Evidence]:
     kind = doc.get("kind")
-    if isinstance(kind, str) and doc.get("apiVersion"):
+    if "azureml" in str(doc.get("$schema", "")) or "computeType" in doc:
+        yield from _azureml(scan, entry, doc)
+    elif isinstance(kind, str) and doc.get("apiVersion"):
         kinds.append(kind)
-        yield from _k8s_object(scan, entry, doc, kind)
+        yield from _k8s_object(scan, entry, doc, kind, text)
     elif isinstance(doc.get("groups"), list):
         yield from _prometheus_rules(scan, entry, doc.get("groups"))
     elif isinstance(doc.get("receivers"), list) and "route" in doc:
@@ -144,7 +165,7 @@ def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str]) -> Iterato
                       name=str((doc.get("pipelineInfo") or {}).get("name", ""))[:100])
 
 
-def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evidence]:
+def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str, text: str) -> Iterator[Evidence]:
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     name = str(meta.get("name", ""))
     line = doc.line
@@ -161,7 +182,7 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evi
     if kind == "Experiment" and "kubeflow" not in api:
         signals = []
     hint = f"{name} {_flat(meta.get('labels'))} {' '.join(i.raw for i in images)} {_commands(doc)}"
-    if kind in _WORKLOADS and (kind != "Service" or "knative" in api) and SERVING_HINT.search(hint):
+    if kind in _WORKLOADS and (kind != "Service" or "knative" in api) and serves(hint):
         signals.append(("serving.deployment", "knative" if kind == "Service" else "kubernetes"))
         if kind == "Service":
             signals.append(("serving.autoscaling", "knative"))
@@ -172,9 +193,16 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evi
             attrs["images"] = [i.name for i in images][:10]
         if kind in ("CronJob", "CronWorkflow", "ScheduledSparkApplication"):
             attrs["schedule"] = str(spec.get("schedule", ""))
+            if signal == "schedule.job":
+                attrs["trains"] = trains(f"{name} {_commands(doc)} {_template_names(doc)}")
+                if spec.get("suspend") is True:
+                    continue  # a suspended schedule runs nothing
         yield scan.ev(signal, C, entry.path, line, f"kind: {kind} name: {name}", **attrs)
     if kind in ("InferenceService", "SeldonDeployment"):
         flat = _flat(spec)
+        if re.search(r"\blogger\b", flat):  # request/response logging of the served model
+            yield scan.ev("monitoring.prediction_log", C, entry.path, line, f"{kind} {name} logger",
+                          tool=kind.lower(), **base)
         if "explainer" in flat:
             yield scan.ev("explainability.check", C, entry.path, line, f"{kind} {name} explainer",
                           tool=kind.lower(), **base)
@@ -208,14 +236,68 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str) -> Iterator[Evi
         if image is None:
             continue
         signal = "image.versioned" if image.versioned else "image.unversioned"
-        yield scan.ev(signal, C, entry.path, _image_line(scan, entry, image.raw, line), image.raw,
+        yield scan.ev(signal, C, entry.path, _image_line(text, image.raw, line), image.raw,
                       image=image.name, tag=image.tag, source="manifest",
                       links_to=[image.key] if image.key else [], tool=f"image:{image.name}",
                       version=image.tag or (image.digest and "digest"))
 
 
-def _image_line(scan: Scan, entry: Entry, raw: str, default: int) -> int:
-    text = scan.text(entry) or ""
+def _template_names(doc: Any) -> str:
+    """Names of Argo templates and steps (what a CronWorkflow runs)."""
+    return " ".join(str(node.get(k)) for node in _mappings(doc.get("spec")) for k in ("name", "template")
+                    if isinstance(node.get(k), str))
+
+
+#: Azure ML CLI v2 ``$schema`` names → (signal, attributes)
+AZUREML_SCHEMAS: dict[str, str] = {
+    "managedonlineendpoint": "serving.deployment", "kubernetesonlineendpoint": "serving.deployment",
+    "managedonlinedeployment": "serving.deployment",
+    "kubernetesonlinedeployment": "serving.deployment",
+    "batchendpoint": "serving.batch", "batchdeployment": "serving.batch",
+    "modelbatchdeployment": "serving.batch", "pipelinecomponentbatchdeployment": "serving.batch",
+    "pipelinejob": "pipeline.definition", "model": "registry.usage", "schedule": "schedule.job",
+}
+
+
+def _azureml(scan: Scan, entry: Entry, doc: LDict) -> Iterator[Evidence]:
+    """Azure ML CLI v2 YAML (``$schema: .../<kind>.schema.json``) and SDK v1 deployment
+    configuration (``computeType: AKS|ACI``)."""
+    schema = str(doc.get("$schema", ""))
+    m = re.search(r"/(\w+)\.schema\.json", schema)
+    kind = m.group(1).lower() if m else ""
+    signal = AZUREML_SCHEMAS.get(kind)
+    attrs = {"tool": "azureml", "kind": kind or None}
+    flat = _flat(doc)
+    if signal == "schedule.job":
+        if _disabled(doc):
+            return
+        attrs["trains"] = trains(f"{doc.get('name', '')} {_flat(doc.get('create_job'))}")
+    if signal:
+        yield scan.ev(signal, C, entry.path, doc.line, f"$schema {kind}", **attrs)
+    if kind == "pipelinejob" and re.search(r"\brai_", flat, re.I):
+        yield scan.ev("explainability.check", C, entry.path, doc.line, "Responsible AI components",
+                      **attrs)
+        if re.search(r"fairness", flat, re.I):
+            yield scan.ev("fairness.check", C, entry.path, doc.line, "Responsible AI fairness", **attrs)
+    if str(doc.get("computeType", "")).lower() in ("aks", "aci"):
+        yield scan.ev("serving.deployment", C, entry.path, doc.line_of("computeType"),
+                      f"computeType: {doc['computeType']}", tool="azureml",
+                      kind=str(doc["computeType"]).lower())
+        scaler = doc.get("autoScaler")
+        if isinstance(scaler, dict) and scaler.get("autoscaleEnabled") is True:
+            yield scan.ev("serving.autoscaling", C, entry.path, doc.line_of("autoScaler"),
+                          "autoscaleEnabled: true", tool="azureml")
+
+
+def _disabled(doc: dict) -> bool:
+    """A setting that turns the object off (``enabled: false``, ``status: disabled``)."""
+    for key in ("enabled", "is_enabled", "isEnabled"):
+        if doc.get(key) is False:
+            return True
+    return str(doc.get("status", doc.get("state", ""))).lower() == "disabled"
+
+
+def _image_line(text: str, raw: str, default: int) -> int:
     for n, line in enumerate(text.splitlines(), 1):
         if n >= default and raw in line:
             return n
@@ -327,3 +409,16 @@ def _chart(scan: Scan, entry: Entry) -> Iterator[Evidence]:
             yield scan.ev("tracking.server", C, entry.path, line, name, tool="mlflow")
         if "kubecost" in name or "opencost" in name:
             yield scan.ev("cost.control", C, entry.path, line, name, tool=name)
+
+
+DETECTOR = Detector(
+    area="deployment config",
+    signals=("serving", "schedule", "pipeline", "distributed", "monitoring", "security", "deploy",
+             "compute", "image", "cost", "audit", "remediation", "tracking.server", "registry",
+             "explainability", "fairness", "feature_store", "tuning", "ci.deploy_step"),
+    files=Files(names=frozenset({"chart.yaml"}),
+                grep=(r"^\s*(apiVersion|kind)\s*:", r"^(groups|route|receivers|pipelineInfo)\s*:",
+                      r"^\$schema\s*:.*azureml", r"^computeType\s*:"),
+                grep_globs=("*.yaml", "*.yml")),
+    run=lambda scan: detect(scan),
+    after=("infrastructure as code",))
