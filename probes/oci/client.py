@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
+from auditor.limits import PageGuard
 from auditor.redact import register_secret
 
 from .credentials import Credentials
@@ -260,18 +261,22 @@ class RegistryClient:
         """Follow ``Link: <...>; rel="next"`` through a paginated list; yields each page."""
         url: str | None = self.base + path
         what = "GET " + urllib.parse.urlsplit(path).path
+        # a repeated next link ends the listing like the page limit: what was read is used
+        guard = PageGuard(what, max_pages=max_pages + 1, error=lambda msg: RegistryError(msg, 0))
         for _ in range(max_pages):
             assert url is not None
             resp, data = self.get_json(url, "application/json", scope, what)
-            items = data.get(key) if isinstance(data, dict) else None
-            if items is None:
-                items = []
+            if not (isinstance(data, dict) and key in data):
+                raise RegistryError(f"{what}: answered JSON without {key!r}: not a registry "
+                                    "answer", resp.status)
+            items = data[key] if data[key] is not None else []
             if not isinstance(items, list):
                 raise RegistryError(f"{what}: '{key}' is not a list")
             yield [str(i) for i in items]
             url = next_link(resp.headers, url)
             if not url:
                 return
+            guard.next(url)
             # Registries behind proxies often name an internal host in Link: keep ours, so
             # credentials only ever go to the configured registry.
             parts = urllib.parse.urlsplit(url)

@@ -110,10 +110,13 @@ class Walk:
                         f"(HTTP {resp.status}); the account needs pull access")
             return (f"{self.host} requires a login (HTTP {resp.status}); set username_env/"
                     "password_env, token_env or an auths entry in docker_config")
-        body_is_object = False
+        # The distribution API answers /v2/ with its version header; a registry without it
+        # answers an empty object. Anything else (a health endpoint's {"status": "ok", ...})
+        # is some other service, and its empty "catalog" must not read as an empty registry.
+        empty = not resp.body.strip()
         with contextlib.suppress(ValueError):
-            body_is_object = isinstance(json.loads(resp.body or b"null"), dict)
-        if resp.status == 200 and (api or body_is_object):
+            empty = empty or json.loads(resp.body) == {}
+        if resp.status == 200 and (api or empty):
             return None
         kind = resp.content_type or "no content type"
         if resp.status == 200 or resp.status == 404:
