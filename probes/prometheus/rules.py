@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.limits import EndlessListing, PageGuard
 from probes.prometheus.classify import classify_rule, summarise
 from probes.prometheus.client import ApiError
 from probes.prometheus.scope import RULE_SIGNALS, Scope
@@ -35,6 +36,7 @@ def fetch_rules(scope: Scope) -> Iterator[Unobserved | RuleSet]:
     limit = scope.settings.max_rules
     result = RuleSet()
     token = ""
+    guard = PageGuard("/api/v1/rules")
     while True:
         scope.ctx.check()
         params = [("exclude_alerts", "true"), ("group_limit", str(GROUP_PAGE))]
@@ -62,6 +64,11 @@ def fetch_rules(scope: Scope) -> Iterator[Unobserved | RuleSet]:
             break
         if result.seen >= limit:
             result.more_pages = True
+            break
+        try:
+            guard.next(token)
+        except EndlessListing as exc:  # what was read is used; the rest is unknown
+            yield scope.unobserved("rules", str(exc), RULE_SIGNALS)
             break
     if result.skipped or result.more_pages:
         total = f"at least {result.seen + result.skipped}" if result.more_pages else \
