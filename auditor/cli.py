@@ -216,6 +216,9 @@ def explain(capability: str) -> None:
     if cap is None:
         _fail(f"unknown capability {capability!r} (known: {', '.join(caps)})")
     click.echo(f"{cap.id}: {cap.title}\n  {cap.description}\n")
+    click.echo(f"Level: {cap.level} — {cap.level_reason}")
+    click.echo(f"Its absence shows in: {', '.join(cap.observable_from)} targets "
+               f"(otherwise it is unknown, not unmet)\n")
     click.echo("Met when any of:")
     for alt in cap.met:
         click.echo("  - " + " AND ".join(m.describe() for m in alt))
@@ -224,7 +227,8 @@ def explain(capability: str) -> None:
         for alt in cap.partial:
             click.echo("  - " + " AND ".join(m.describe() for m in alt))
     click.echo("  (or met signals seen at a weaker strength)")
-    click.echo("Unknown when nothing matched and a source that emits these signals was not observed.")
+    click.echo("Unknown when nothing matched and either a source that emits these signals was not "
+               "observed or no audited source of the kinds above is in reach.")
     for fw in catalog.frameworks().values():
         for s in fw.stages:
             if cap.id in s.all_requirements():

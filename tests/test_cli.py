@@ -142,3 +142,35 @@ def test_unwritable_output_folder_is_one_line_exit_2(tmp_path):
                                       "--out", str(blocker / "sub")])
     assert result.exit_code == 2
     assert "cannot write reports to" in result.output and result.output.strip().count("\n") == 0
+
+
+def test_provisional_stage_is_starred_with_its_assumptions_and_strict_stops_there(tmp_path):
+    """A real repository with no devcontainer: self-service compute cannot be seen from git."""
+    import git
+
+    from tests.repos import make_stage2_repo
+
+    path = make_stage2_repo(tmp_path / "svc")
+    repo = git.Repo(path)
+    repo.index.remove([".devcontainer/devcontainer.json"], working_tree=True)
+    repo.index.commit("no devcontainer")
+    repo.close()
+    runner = CliRunner()
+    base = ["audit", str(path), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"),
+            "--no-history"]
+    out = " ".join(runner.invoke(cli, base, catch_exceptions=False).output.split())
+    assert "│ 2* │" in out
+    assert "* provisional" in out
+    assert "Self-service compute (stage 1): not observable from git alone — add a kubernetes or aws " \
+           "target to settle it" in out
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "**2\\***" in md and "Provisional (stage 0 if nothing is assumed)" in md
+
+    strict = runner.invoke(cli, [*base, "--strict"], catch_exceptions=False, terminal_width=200)
+    assert strict.exit_code == 0, strict.output  # every source answered: complete, not below
+    data = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    (placed,) = [p for p in data["placements"] if p["scope"]["kind"] == "target"]
+    assert (placed["stage"], placed["provisional"], data["run"]["strict"]) == (0, False, True)
+    assert [b["capability"] for b in placed["blockers"]] == ["self_service_compute"]
+    explain = runner.invoke(cli, ["explain", "self_service_compute"]).output
+    assert "Level: platform" in explain and "kubernetes, aws" in explain
