@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from auditor import catalog, links
 from auditor.engine import assess_capabilities
-from auditor.placement import median_low, place
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.placement import median_low, place
 from auditor.probe import Target
 
 SEVEN = catalog.frameworks()["seven_stages"]
