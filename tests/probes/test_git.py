@@ -133,7 +133,7 @@ def test_stage2_has_no_stage3_evidence(results):
 def test_stage4_pipelines_features_distributed_monitoring_validation(results):
     ev = results[4]
     assert ".pipelines/training_pipeline.py:9"[1:] in at(ev, "pipeline.definition")
-    assert "feature_repo/features.py:6" in at(ev, "feature_store.definition")
+    assert "feature_repo/features.py:5" in at(ev, "feature_store.definition")  # Entity, the first use
     assert at(ev, "distributed.workload") == {"k8s/pytorchjob.yaml:1"}
     assert at(ev, "serving.autoscaling") == {"k8s/hpa.yaml:1"}
     assert at(ev, "monitoring.model_rule") == {"monitoring/rules.yaml:9"}

@@ -239,14 +239,17 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
         return res
     found, strings = code_ast.uses(mods, bound, with_strings="models:/" in src.text)
     lines = src.lines
-    seen: set[tuple[str, int]] = set()
+    # one piece of evidence per signal and file (per model for links), at the first use,
+    # with the number of uses: a schema of 20 checks is one data validation, not 20
+    pending: dict[tuple, list] = {}
 
     def emit(signal: str, line: int, excerpt: str, strength: Strength = C, **attrs) -> None:
-        at = src.file_line(line)
-        if (signal, at) in seen:
-            return
-        seen.add((signal, at))
-        res.evidence.append(scan.ev(signal, strength, entry.path, at, excerpt, source="code", **attrs))
+        key = (signal, str(attrs.get("link_keys") or attrs.get("links_to") or ""),
+               attrs.get("trains"))
+        if key in pending:
+            pending[key][3] += 1
+        else:
+            pending[key] = [src.file_line(line), excerpt, attrs, 1, strength]
 
     tax = taxonomy()
     for use in found:
@@ -290,6 +293,10 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
             if refs:
                 emit("model.reference", line, value, links_to=[f"model:{r}" for r in refs])
     _entry_points(scan, res, src, mods, found, emit)
+    for (signal, _, _), (line, excerpt, attrs, count, strength) in sorted(
+            pending.items(), key=lambda kv: (kv[1][0], kv[0][0])):
+        res.evidence.append(scan.ev(signal, strength, entry.path, line, excerpt, source="code",
+                                    uses=count if count > 1 else None, **attrs))
     return res
 
 
@@ -333,13 +340,15 @@ def yield_cdk(scan: Scan, res: FileResult, src: Source, use, lines: list[str]) -
     schedule = use.keywords.get("schedule")
     if signal is None and isinstance(schedule, str) and "aws_events.Schedule." in schedule:
         signal, construct = "schedule.job", construct or "aws_events.Rule"
+    if construct == "aws_events.Rule" and not isinstance(schedule, str):  # a rule on events
+        schedule = None
     if signal is None:
         res.used.setdefault(("aws-cdk", "iac"), src.file_line(use.line))
         return
-    if signal == "schedule.job" and not (isinstance(schedule, str) and "Schedule." in schedule):
-        return
     res.used.setdefault(("aws-cdk", "iac"), src.file_line(use.line))
-    for ev in cdk_evidence(scan, src.path, src.file_line(use.line), construct, signal, statement):
+    scheduled = isinstance(schedule, str) and "Schedule." in schedule
+    for ev in cdk_evidence(scan, src.path, src.file_line(use.line), construct, signal, statement,
+                           schedule=scheduled):
         res.evidence.append(ev)
 
 
@@ -458,7 +467,7 @@ DETECTOR = Detector(
     signals=("tool", "registry", "pipeline", "lineage", "metadata", "monitoring", "validation",
              "fairness", "explainability", "data_validation", "feature_store", "schedule",
              "distributed", "serving", "model", "docs.model_card", "iac", "ci", "governance",
-             "deploy", "security", "audit", "cost", "compute"),
+             "deploy", "security", "audit", "cost", "compute", "remediation"),
     files=Files(grep_globs=CODE_GLOBS),  # its own grep: import_pattern()
     run=lambda scan: detect(scan, scan.facts.get("code_grep")),
     after=("dependencies", "environments"),

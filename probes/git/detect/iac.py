@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from auditor.evidence import Evidence, Strength
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import classify
-from probes.git.detect.kube_rules import MODEL_RULE
+from probes.git.detect.kube_rules import MODEL_RULE, REMEDIATION
 from probes.git.detect.words import serves, trains
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -180,7 +180,8 @@ def _bicep(scan: Scan, entry: Entry, text: str) -> Iterator[Evidence]:
 
 
 _OFF = re.compile(r"\b(is_enabled|enabled|enable_logging|isEnabled|IsLogging|Enabled|EnableLogging)"
-                  r"['\"]?\s*[:=]\s*['\"]?false\b|\b(state|State)['\"]?\s*[:=]\s*['\"]?DISABLED\b", re.I)
+                  r"['\"]?\s*[:=]\s*['\"]?false\b|\b(state|State)['\"]?\s*[:=]\s*['\"]?DISABLED\b|"
+                  r"^\s*count\s*=\s*0\s*$", re.I | re.M)
 
 
 def disabled(block: str) -> bool:
@@ -209,6 +210,9 @@ def _resource(scan: Scan, path: str, line: int, tool: str, rtype: str, name: str
     if _SCHEDULES.search(norm) and re.search(r"schedule(_?expression)?['\"]?\s*[:=]|\bschedule\b", block, re.I):
         yield scan.ev("schedule.job", C, path, line, f"{rtype} {name}",
                       trains=trains(f"{name} {block} {related}"), **attrs)
+    if _SCHEDULES.search(norm) and re.search(r"event_?pattern", block, re.I) and \
+            re.search(r"alarm|drift|model monitor", block, re.I) and REMEDIATION.search(f"{block} {related}"):
+        yield scan.ev("remediation.trigger", C, path, line, f"{rtype} {name}", event="alarm", **attrs)
     if norm.endswith(("sagemaker_endpointconfig", "sagemaker_endpoint_configuration")) and \
             re.search(r"data_?capture", block, re.I) and \
             re.search(r"enable_?capture['\"]?\s*[:=]\s*['\"]?true", block, re.I):
@@ -379,6 +383,9 @@ def cdk_evidence(scan: Scan, path: str, line: int, construct: str, signal: str, 
     if signal == "schedule.job":
         if schedule:
             yield scan.ev(signal, C, path, line, construct, trains=trains(statement), **attrs)
+        elif re.search(r"event_?pattern", statement, re.I) and \
+                re.search(r"alarm|drift", statement, re.I) and REMEDIATION.search(statement):
+            yield scan.ev("remediation.trigger", C, path, line, construct, event="alarm", **attrs)
         return
     if construct.endswith("DockerImageFunction") and not serves(statement):
         yield scan.ev("deploy.function", C, path, line, construct, **attrs)
@@ -398,7 +405,7 @@ DETECTOR = Detector(
     area="infrastructure as code",
     signals=("iac", "security", "audit", "cost", "serving", "registry", "feature_store", "pipeline",
              "compute", "monitoring", "schedule", "data_versioning", "distributed", "ci",
-             "governance.approval", "fairness", "explainability", "deploy"),
+             "governance.approval", "fairness", "explainability", "deploy", "remediation"),
     files=Files(names=frozenset({"cdk.json"}), suffixes=(".tf", ".bicep"),
                 grep=(r"AWSTemplateFormatVersion", r"Type\"?\s*:\s*[\"']?AWS::",
                       r"from\s+['\"](aws-cdk-lib|@aws-cdk/)"),

@@ -387,6 +387,25 @@ def _alertmanager(scan: Scan, entry: Entry, doc: dict) -> Iterator[Evidence]:
                           tool="alertmanager", receiver=name)
 
 
+def _chart_values(scan: Scan, chart: Entry) -> dict:
+    """The chart's default ``values.yaml`` (for dependency conditions), or {}."""
+    folder = chart.path.rsplit("/", 1)[0] + "/" if "/" in chart.path else ""
+    entry = scan.tree.get(folder + "values.yaml")
+    data = scan.parsed(entry) if entry is not None else None
+    return data if isinstance(data, dict) else {}
+
+
+def _switched_off(dep: dict, values: dict) -> bool:
+    """A dependency whose ``condition`` (``mlflow.enabled``) is false in the chart's values."""
+    for cond in str(dep.get("condition") or "").split(","):
+        node: Any = values
+        for part in cond.strip().split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is False:
+            return True
+    return False
+
+
 def _chart(scan: Scan, entry: Entry) -> Iterator[Evidence]:
     text = scan.text(entry)
     if text is None:
@@ -397,7 +416,9 @@ def _chart(scan: Scan, entry: Entry) -> Iterator[Evidence]:
         scan.note(entry.path, str(exc))
         return
     data = docs[0] if docs and isinstance(docs[0], dict) else {}
-    deps = [d for d in data.get("dependencies") or [] if isinstance(d, dict)]
+    values = _chart_values(scan, entry)
+    deps = [d for d in data.get("dependencies") or [] if isinstance(d, dict)
+            and not _switched_off(d, values)]
     dep_names = [str(d.get("name", "")) for d in deps]
     yield scan.ev("deploy.helm_chart", C, entry.path, 1, tool="helm", chart=str(data.get("name", "")),
                   chart_version=str(data.get("version", "")) or None, dependencies=dep_names[:20])
@@ -416,7 +437,7 @@ DETECTOR = Detector(
     signals=("serving", "schedule", "pipeline", "distributed", "monitoring", "security", "deploy",
              "compute", "image", "cost", "audit", "remediation", "tracking.server", "registry",
              "explainability", "fairness", "feature_store", "tuning", "ci.deploy_step"),
-    files=Files(names=frozenset({"chart.yaml"}),
+    files=Files(names=frozenset({"chart.yaml", "values.yaml"}),
                 grep=(r"^\s*(apiVersion|kind)\s*:", r"^(groups|route|receivers|pipelineInfo)\s*:",
                       r"^\$schema\s*:.*azureml", r"^computeType\s*:"),
                 grep_globs=("*.yaml", "*.yml")),
