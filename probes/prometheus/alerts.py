@@ -23,8 +23,10 @@ def recent_alerts(scope: Scope, route_labels: Iterable[str]) -> Iterator[Unobser
     query = (f"count by ({', '.join(keep)}) "
              f'(last_over_time(ALERTS{{alertstate="firing"}}[{scope.settings.alerts_lookback}]))')
     try:
+        # milliseconds, not whole seconds: rounding down could ask about a moment just before
+        # an alert's latest sample and miss it
         data = scope.client.prom("/api/v1/query",
-                                 [("query", query), ("time", f"{scope.ctx.now.timestamp():.0f}")])
+                                 [("query", query), ("time", f"{scope.ctx.now.timestamp():.3f}")])
     except ApiError as exc:
         yield scope.unobserved("recently fired alerts", exc.reason, ())
         yield []
