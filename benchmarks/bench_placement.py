@@ -2,7 +2,9 @@
 
 Audits every repository of the labelled corpus (``../shared/corpus``: real public ML
 repositories, each labelled with an expected maturity band) one at a time, git-only, and
-prints each repository's placement and the mean and spread of stages per band.
+prints each repository's placement and the mean and spread of stages per band, with the
+strict stage (nothing assumed) and how many of the framework's requirements are met (the
+area under the maturity curve, which moves before the ladder does).
 
     python benchmarks/bench_placement.py [--corpus ../shared/corpus] [--framework seven_stages]
 
@@ -51,6 +53,8 @@ def main() -> int:
     args = parser.parse_args()
     labels = yaml.safe_load((args.corpus / "labels.yaml").read_text())
     by_band: dict[str, list[int]] = {b: [] for b in BANDS}
+    strict_by_band: dict[str, list[int]] = {b: [] for b in BANDS}
+    met_by_band: dict[str, list[int]] = {b: [] for b in BANDS}
     with tempfile.TemporaryDirectory() as tmp:
         for repo in labels["repos"]:
             name = repo["repo"].split("/")[-1]
@@ -61,18 +65,24 @@ def main() -> int:
             p = placement_of(a, name, args.framework)
             band = repo["expected_maturity_band"]
             by_band[band].append(p["stage"])
+            strict_by_band[band].append(p["strict_stage"])
+            met = sum(row["met"] for row in p["profile"])
+            met_by_band[band].append(met)
             mark = "*" if p.get("provisional") else ""
             blockers = ", ".join(b["capability"] for b in p["blockers"]) or "-"
-            print(f"{band:6} {p['stage']}{mark:1} {name:45} blocks: {blockers}")
+            print(f"{band:6} {p['stage']}{mark:1} strict {p['strict_stage']} met {met:>2}  "
+                  f"{name:42} blocks: {blockers}")
     print()
-    print(f"{'band':6} {'n':>2} {'mean':>5} {'median':>6} {'min':>3} {'max':>3} {'stdev':>5}")
+    print(f"{'band':6} {'n':>2} {'mean':>5} {'median':>6} {'min':>3} {'max':>3} {'stdev':>5}"
+          f" {'strict':>6} {'met':>5}")
     for band in BANDS:
         s = by_band[band]
         if not s:
             continue
         sd = statistics.pstdev(s)
         print(f"{band:6} {len(s):>2} {statistics.mean(s):>5.2f} {statistics.median(s):>6} "
-              f"{min(s):>3} {max(s):>3} {sd:>5.2f}")
+              f"{min(s):>3} {max(s):>3} {sd:>5.2f} {statistics.mean(strict_by_band[band]):>6.2f}"
+              f" {statistics.mean(met_by_band[band]):>5.1f}")
     return 0
 
 
