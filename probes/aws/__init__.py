@@ -11,6 +11,7 @@ IAM action it needs (the source of docs/permissions/aws-readonly-policy.json).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -61,6 +62,12 @@ class AwsProbe(Probe):
                                   else [r for r in regions.split(",") if r])
             return raw
         return None
+
+    def prepare(self) -> None:
+        """boto3 and the botocore parts the probe uses, imported once before any thread."""
+        for module in ("boto3", "botocore", "botocore.config", "botocore.exceptions",
+                       "botocore.parsers", "botocore.paginate", "botocore.httpsession"):
+            importlib.import_module(module)
 
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
         from probes.aws.run import run

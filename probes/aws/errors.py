@@ -40,7 +40,13 @@ def classify(exc: BaseException, action: str, endpoint: str | None = None,
     import botocore.exceptions as bx
     from botocore.parsers import ResponseParserError
 
+    from auditor.limits import EndlessListing, ResponseTooLarge
+
     where = endpoint or "AWS"
+    if isinstance(exc, ResponseTooLarge):
+        return Failure("error", f"{action}: {exc}")
+    if isinstance(exc, EndlessListing | bx.PaginationError):
+        return Failure("error", f"{action}: listing stopped: {exc}")
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {}) or {}
         code = str(err.get("Code") or "")

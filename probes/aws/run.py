@@ -29,7 +29,7 @@ from probes.aws import (
 )
 from probes.aws.errors import classify
 from probes.aws.scan import Env, Item, Scan, Stopped
-from probes.aws.session import DEFAULT_REGION, client_config, open_session
+from probes.aws.session import DEFAULT_REGION, client_config, make_client, open_session
 from probes.aws.settings import AwsSettings
 
 Hook = tuple[str, Callable[..., Any]]
@@ -79,7 +79,7 @@ def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
     requested = settings.regions if isinstance(settings.regions, list) else None
     home = (requested or [None])[0] or session.region_name or DEFAULT_REGION
     try:
-        sts = session.client("sts", region_name=home, endpoint_url=endpoint, config=config)
+        sts = make_client(session, "sts", home, settings, config)
         ident = sts.get_caller_identity()
         account_id = ident["Account"]
         partition = (ident.get("Arn") or "arn:aws").split(":")[1] or "aws"

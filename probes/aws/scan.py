@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.limits import PageGuard
 from auditor.probe import ProbeContext, Target
 from probes.aws.actions import CALLS, iam_action
 from probes.aws.errors import classify
+from probes.aws.session import make_client
 from probes.aws.settings import AwsSettings
 
 Item = Evidence | Unobserved
@@ -68,9 +70,8 @@ class Env:
         key = (service, region)
         with self.lock:  # boto3 sessions are not thread-safe; clients are
             if key not in self.clients:
-                self.clients[key] = self.session.client(
-                    service, region_name=region, endpoint_url=self.settings.endpoint_url,
-                    config=self.config)
+                self.clients[key] = make_client(self.session, service, region, self.settings,
+                                                self.config)
             return self.clients[key]
 
     def first_time(self, key: str) -> bool:
@@ -126,11 +127,17 @@ class Scan:
             config["PageSize"] = size
         if max_items:
             config["MaxItems"] = max_items
+        # botocore stops on a token repeated at once; this also stops a cycle of tokens and
+        # a listing far longer than any account holds
+        guard = PageGuard(f"{iam_action(service, op)} in {self.region}")
         try:
             paginator = client.get_paginator(xform_name(op))
             for page in paginator.paginate(**params, PaginationConfig=config):
                 yield from page.get(key) or []
                 self._guard()
+                token = _next_token(page)
+                if token:
+                    guard.next(token)
         except Stopped:
             raise
         except Exception as exc:  # one failed listing never stops the others
@@ -186,6 +193,12 @@ class Scan:
 
     def recent(self, when: Any) -> bool:
         return isinstance(when, datetime) and _aware(when) >= self.env.window
+
+
+def _next_token(page: dict) -> tuple[str, ...]:
+    """The page's continuation values (``NextToken``, ``NextMarker``, ``Marker`` ...)."""
+    return tuple(str(v) for k, v in sorted(page.items())
+                 if isinstance(v, str) and v and ("token" in k.lower() or "marker" in k.lower()))
 
 
 def _aware(when: datetime) -> datetime:

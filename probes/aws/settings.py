@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from auditor.limits import MAX_RESPONSE_BYTES
 from auditor.probe import Settings
 
 
@@ -25,6 +26,8 @@ class AwsSettings(Settings):
     endpoint_url: str | None = None
     #: botocore adaptive retry mode: attempts per call (throttling, 5xx)
     max_attempts: int = Field(default=5, ge=1, le=10)
+    #: largest answer read from one API call; a larger one is not read
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=64 * 1024)
     #: regions audited at the same time
     parallel_regions: int = Field(default=4, ge=1, le=16)
     #: "recent" activity window (training jobs, pipeline executions, model versions)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.servers._util import free_port, start, stop, wait_for_http
+from tests.servers._util import free_port, huge_json_body, start, stop, wait_for_http
 
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAMOTOFAKE00000001", "AWS_SECRET_ACCESS_KEY": "moto-fake-secret-0001"}
 
@@ -126,11 +126,16 @@ class FaultProxy:
         self.not_aws = False
         self.hits: dict[str, int] = {}
         self.gaps = True
+        #: operation -> bytes of an (empty-listing) JSON answer padded to that size
+        self.huge: dict[str, int] = {}
+        #: operation -> result key: answered with no items and next tokens A, B, A, B ...
+        self.cycle: dict[str, str] = {}
         self.lock = threading.Lock()
 
     def reset(self, upstream: str) -> None:
         self.upstream, self.rules, self.not_aws, self.hits = upstream, {}, False, {}
         self.gaps = True
+        self.huge, self.cycle = {}, {}
 
     def fault_for(self, op: str) -> tuple[int, str] | None:
         with self.lock:
@@ -161,6 +166,13 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if not op and body:
                 op = (parse_qs(body.decode(errors="replace")).get("Action") or [""])[0]
             fault = proxy.fault_for(op) if op else None
+            if target and op in proxy.huge:
+                return self._send_stream(proxy.huge[op], huge_json_body(
+                    proxy.huge[op], (b'{"x": "', b'"}')))
+            if target and op in proxy.cycle:
+                token = "A" if proxy.hits[op] % 2 else "B"
+                return self._send(200, "application/x-amz-json-1.1", json.dumps(
+                    {proxy.cycle[op]: [], "NextToken": token}).encode())
             if not fault and target and proxy.gaps and op in MOTO_GAPS:
                 return self._send(200, "application/x-amz-json-1.1",
                                   json.dumps(MOTO_GAPS[op]).encode())
@@ -187,6 +199,17 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
             conn.close()
+
+        def _send_stream(self, size: int, chunks: Iterator[bytes]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+            except OSError:  # the client stopped reading: that is the point
+                self.close_connection = True
 
         def _send(self, status: int, ctype: str, data: bytes) -> None:
             self.send_response(status)

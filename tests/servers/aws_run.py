@@ -35,11 +35,11 @@ class Result:
 
 
 def run_probe(url: str | None, tmp_path: Path, allowed: tuple[str, ...] = (),
-              hooks: tuple = (), **settings: Any) -> Result:
+              hooks: tuple = (), timeout: float = 120, **settings: Any) -> Result:
     raw = {"name": "acct", "kind": "aws", "regions": ["eu-west-1"], "max_attempts": 1,
            **settings}
     if url:
         raw["endpoint_url"] = url
     target = build_target(raw)
-    ctx = ProbeContext(probe="aws", cache_dir=tmp_path, policy=Policy(allowed), timeout=120)
+    ctx = ProbeContext(probe="aws", cache_dir=tmp_path, policy=Policy(allowed), timeout=timeout)
     return Result(list(AwsProbe(hooks=hooks).collect(target, ctx)))
