@@ -74,3 +74,61 @@ def test_same_inputs_give_the_same_assessment_apart_from_times(tmp_path):
         for e in a["evidence"]:
             e.pop("observed_at")
     assert one == two
+
+
+IMPORT_WATCH = r"""
+import json, sys, threading
+first = {}
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("kubernetes", "mlflow", "boto3") and name not in first:
+            first[name] = threading.current_thread().name
+        return None
+
+sys.meta_path.insert(0, Watch())
+from auditor.config import AuditConfig, build_target
+from auditor.runner import run_probes
+from auditor import registry
+from pathlib import Path
+
+url, kubeconfig, cache = sys.argv[1:4]
+targets = [build_target(raw) for raw in (
+    {"name": "m1", "kind": "mlflow", "tracking_uri": url, "max_retries": 0},
+    {"name": "m2", "kind": "mlflow", "tracking_uri": url, "max_retries": 0},
+    {"name": "k1", "kind": "kubernetes", "kubeconfig": kubeconfig},
+    {"name": "k2", "kind": "kubernetes", "kubeconfig": kubeconfig},
+    {"name": "a1", "kind": "aws", "endpoint_url": url, "regions": ["eu-west-1"], "max_attempts": 1},
+    {"name": "a2", "kind": "aws", "endpoint_url": url, "regions": ["eu-west-1"], "max_attempts": 1},
+)]
+from auditor.probe import Policy
+result = run_probes([(t, registry.probe_for(t.kind)) for t in targets], cache_dir=Path(cache),
+                    policy=Policy(), jobs=6, default_timeout=30)
+print(json.dumps({"first": first, "reasons": [u.reason for u in result.unobserved]}))
+"""
+
+
+def test_heavy_client_libraries_are_imported_before_probe_threads_start(tmp_path):
+    """Imported for the first time from several probe threads at once, a library can be seen
+    half-initialised ('module requests has no attribute exceptions'); the runner prepares each
+    probe kind once, in its own thread, before any probe thread starts."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers._util import free_port
+    from tests.servers.kubernetes import write_kubeconfig
+
+    url = f"http://127.0.0.1:{free_port()}"
+    kubeconfig = write_kubeconfig(tmp_path / "kc", url, "token-for-nobody")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0001",
+           "AWS_SECRET_ACCESS_KEY": "fake-secret-for-an-unreachable-endpoint"}
+    proc = subprocess.run([sys.executable, "-c", IMPORT_WATCH, url, str(kubeconfig),
+                           str(tmp_path / "cache")], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["first"] == {"mlflow": "MainThread", "kubernetes": "MainThread",
+                            "boto3": "MainThread"}, out
+    assert not any("partially initialized" in r or "has no attribute" in r for r in out["reasons"])
