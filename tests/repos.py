@@ -33,11 +33,38 @@ DATE = "1768478400 +0000"  # 2026-01-15T12:00:00Z
 
 
 def _notebook(*cells: str) -> str:
+    return notebook(*cells)
+
+
+def notebook(*cells: str, markdown: tuple[str, ...] = (), output: str = "") -> str:
+    """A notebook (nbformat 4) with these code cells; ``markdown`` cells come first and every
+    code cell prints ``output`` (text that is never code)."""
+    md = [{"cell_type": "markdown", "metadata": {}, "source": [line + "\n" for line in m.splitlines()]}
+          for m in markdown]
+    outputs = [{"output_type": "stream", "name": "stdout", "text": [output]}] if output else []
     return json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                   "source": [line + "\n" for line in cell.splitlines()]} for cell in cells],
+        "cells": md + [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs,
+                        "source": [line + "\n" for line in cell.splitlines()]} for cell in cells],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
         "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+def make_repo(path: Path | str, files: dict[str, str | bytes]) -> Path:
+    """A repository with ``files`` in one commit (fixed author and date)."""
+    import git
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    repo = git.Repo.init(path)
+    for rel, content in files.items():
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    repo.index.add(list(files))
+    actor = git.Actor(*AUTHOR)
+    repo.index.commit("files", author=actor, committer=actor, author_date=DATE, commit_date=DATE)
+    repo.close()
+    return path
 
 
 STAGE0 = {
@@ -347,3 +374,26 @@ def make_stage6_repo(path: Path | str) -> Path:
         repo.git.tag("-a", "v1.0.0", "-m", "first production model")
     repo.close()
     return path
+
+
+def audit_repo(path: Path | str, cache: Path | str, **settings):
+    """The git probe over a repository: (evidence, unobserved)."""
+    from auditor.evidence import Evidence, Unobserved
+    from auditor.probe import ProbeContext, Target
+    from probes.git import GitProbe
+    from probes.git.settings import GitSettings
+
+    target = Target(name="repo", kind="git", settings=GitSettings(path=str(path), **settings))
+    out = list(GitProbe().collect(target, ProbeContext(probe="git", cache_dir=Path(cache), timeout=120)))
+    return ([e for e in out if isinstance(e, Evidence)], [u for u in out if isinstance(u, Unobserved)])
+
+
+def at(evidence, signal: str, **attrs) -> set[str]:
+    """``path:line`` of each evidence of ``signal`` whose attributes include ``attrs``."""
+    return {e.locator.split("#", 1)[1] for e in evidence if e.signal == signal and "#" in e.locator
+            and all(e.attributes.get(k) == v for k, v in attrs.items())}
+
+
+def files_of(evidence, signal: str, **attrs) -> set[str]:
+    """Paths (without lines) of each evidence of ``signal``."""
+    return {p.rsplit(":", 1)[0] for p in at(evidence, signal, **attrs)}

@@ -104,10 +104,15 @@ def _run(scan: Scan, detector: Detector) -> Iterator[Evidence | Unobserved]:
     """One detector; a broken area becomes unobserved and the others go on."""
     target, ctx = scan.target, scan.ctx
     scan.active = detector
+    undeclared: set[str] = set()
     try:
         for item in detector.run(scan):
-            if isinstance(item, Evidence) and not _allowed(item):
-                continue
+            if isinstance(item, Evidence):
+                if not item.signal.startswith(detector.signals):
+                    undeclared.add(item.signal)  # the declaration is the contract
+                    continue
+                if not _allowed(item):
+                    continue
             yield item
             yield from scan.drain()
     except ProbeCancelled:
@@ -119,6 +124,9 @@ def _run(scan: Scan, detector: Detector) -> Iterator[Evidence | Unobserved]:
                              signals=detector.signals)
     finally:
         scan.active = None
+    if undeclared:
+        yield ctx.unobserved(target, what=detector.area,
+                             reason=f"emitted signals it does not declare: {', '.join(sorted(undeclared))}")
     yield from scan.drain()
     ctx.check()
 

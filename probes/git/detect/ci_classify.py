@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from probes.git.detect.words import words
+from probes.git.detect.words import TRAINS, words
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "security": re.compile(
@@ -24,7 +24,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"pack\s+build|\bjib\b|docker\s+push|gcr\.io/cloud-builders/docker|bentoml\s+containerize|"
         r"mlflow\s+models\s+build-docker|redhat-actions/buildah-build"),
     "train": re.compile(
-        r"\btrain(ing|er)?\b|train[_-]?\w*\.py|\btrain:|dvc\s+repro|mlflow\s+run|kedro\s+run|"
+        r"train[_-]?\w*\.py|\btrain:|dvc\s+repro|mlflow\s+run|kedro\s+run|"
         r"create-training-job|\.fit\(|sagemaker.*training|retrain"),
     "evaluate": re.compile(r"\beval(uate|uation)?\b|eval\w*\.py|validate[_-]model|model[_-]validation|"
                            r"mlflow\.evaluate|\bscore\.py|\bbenchmark"),
@@ -51,7 +51,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 #: patterns over the words of a step (identifiers split at ``_ - . /`` and camelCase), so that
 #: ``run_train_pipeline`` or ``RetrainModel`` read as training while ``constraint`` does not
 WORD_PATTERNS: dict[str, re.Pattern[str]] = {
-    "train": re.compile(r"\b(re)?train(s|ing|er)?\b"),
+    "train": TRAINS,  # "training data" is data, not training
     "evaluate": re.compile(r"\beval(uate|uation|s)?\b"),
     "test": re.compile(r"\b(unit|integration|e2e|smoke|functional)\s+tests?\b"),
 }

@@ -135,7 +135,7 @@ def notebook_source(scan: Scan, entry: Entry, text: str) -> Source | None:
             continue  # a cell magic: the cell is not Python
         code = ["" if ln.lstrip().startswith(_MAGIC) else ln for ln in code]
         key_line = text.count("\n", 0, source_keys[i]) + 1 if i < len(source_keys) else 1
-        listed = isinstance(src, list) and not re.match(r'"source"\s*:\s*\[\s*"', text[source_keys[i]:]) \
+        listed = isinstance(src, list) and not re.match(r'"source"\s*:\s*\[[ \t]*"', text[source_keys[i]:]) \
             if i < len(source_keys) else False
         first = len(out_lines) + 1
         starts.append((first, "\n".join(code)))
@@ -244,8 +244,8 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
     pending: dict[tuple, list] = {}
 
     def emit(signal: str, line: int, excerpt: str, strength: Strength = C, **attrs) -> None:
-        key = (signal, str(attrs.get("link_keys") or attrs.get("links_to") or ""),
-               attrs.get("trains"))
+        key = (signal, str(attrs.get("tool") or attrs.get("tools") or ""),
+               str(attrs.get("link_keys") or attrs.get("links_to") or ""), attrs.get("trains"))
         if key in pending:
             pending[key][3] += 1
         else:
@@ -262,8 +262,6 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
         if use.path.startswith("aws_cdk."):
             yield_cdk(scan, res, src, use, lines)
             continue
-        if expects and use.kind == "call" and use.path.split(".")[-1].startswith("expect_"):
-            emit("data_validation.check", use.line, _line(lines, use.line), tool="great-expectations")
         if tool is None:
             continue
         known = tax.tools.get(tool)
@@ -287,13 +285,20 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
                 if pattern is None or re.search(pattern, use.path) or (
                         use.kind == "call" and any(re.search(pattern, k) for k in use.keywords)):
                     res.used.setdefault((tool, category), src.file_line(use.line))
+    if expects:  # expectations called on datasets built elsewhere (fixtures in conftest.py)
+        for mod in mods:
+            for node in ast.walk(mod):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                        node.func.attr.startswith("expect_"):
+                    emit("data_validation.check", node.lineno, _line(lines, node.lineno),
+                         tool="great-expectations")
     for line, value in strings:
         if "models:/" in value:
             refs = sorted(set(re.findall(r"models:/([\w.-]+)", value)))
             if refs:
                 emit("model.reference", line, value, links_to=[f"model:{r}" for r in refs])
     _entry_points(scan, res, src, mods, found, emit)
-    for (signal, _, _), (line, excerpt, attrs, count, strength) in sorted(
+    for (signal, *_), (line, excerpt, attrs, count, strength) in sorted(
             pending.items(), key=lambda kv: (kv[1][0], kv[0][0])):
         res.evidence.append(scan.ev(signal, strength, entry.path, line, excerpt, source="code",
                                     uses=count if count > 1 else None, **attrs))

@@ -91,6 +91,9 @@ def _bindings(node: ast.AST) -> Iterator[tuple[str, str]]:
                 yield alias.asname or alias.name, f"{node.module}.{alias.name}"
 
 
+EXPR = "<expr>"  # a keyword or argument set by an expression that is neither a constant nor a tool
+
+
 @dataclass
 class Use:
     """One real use of something imported: a call, decorator, base class, or a dictionary key
@@ -172,7 +175,7 @@ def _constant(node: ast.AST, resolver: Resolver) -> Any:
             isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float)):
         return -node.operand.value
     path = resolver.path(node)
-    return f"<{path}>" if path else None
+    return f"<{path}>" if path else EXPR
 
 
 def uses(modules: Iterable[ast.Module], bound: dict[str, str],
@@ -211,7 +214,7 @@ def uses(modules: Iterable[ast.Module], bound: dict[str, str],
         if isinstance(node, ast.Call):
             p = resolver.path(node.func)
             kw = _keywords(node, resolver)
-            if p or any(isinstance(v, str) and v.startswith("<") for v in kw.values()):
+            if p or any(isinstance(v, str) and v.startswith("<") and v != EXPR for v in kw.values()):
                 out.append(Use(p or "?", node.lineno, "call", kw,
                                tuple(_constant(a, resolver) for a in node.args[:5]), node, top))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -180,7 +180,8 @@ RULES: tuple[Rule, ...] = (
       r"(^|[._])deploy(er|ment)?([._]|$)", tools=("mlflow",)),
     R("serving.deployment", r"(^|\.)(service|Service|api|Runner|runner|deployment|run|start|"
       r"Model|MLModel|BaseHandler|ModelServer|KServeClient|SeldonClient)$|\(\)\.(create|start)$|"
-      r"(^|[._])deploy(er|ment)?([._]|$)", tools=("bentoml", "kserve", "seldon", "torchserve",
+      r"(^|[._])deploy(er|ment)?([._]|$)|\.deployments\.create$",
+      tools=("bentoml", "kserve", "seldon", "torchserve",
                                                    "ray-serve", "ibm-watson-ml")),
     R("serving.autoscaling", r"register_scalable_target$|put_scaling_policy$",
       tools=("aws:application-autoscaling",), keyword="autoscaling_config"),

@@ -274,7 +274,7 @@ def _azureml(scan: Scan, entry: Entry, doc: LDict) -> Iterator[Evidence]:
         attrs["trains"] = trains(f"{doc.get('name', '')} {_flat(doc.get('create_job'))}")
     if signal:
         yield scan.ev(signal, C, entry.path, doc.line, f"$schema {kind}", **attrs)
-    if kind == "pipelinejob" and re.search(r"\brai_", flat, re.I):
+    if kind == "pipelinejob" and re.search(r"rai_tabular|rai_insight|responsibleai", flat, re.I):
         yield scan.ev("explainability.check", C, entry.path, doc.line, "Responsible AI components",
                       **attrs)
         if re.search(r"fairness", flat, re.I):
