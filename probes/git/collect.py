@@ -9,13 +9,14 @@ here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
+from probes.git import detect
 from probes.git.declare import Detector, Files
-from probes.git.detect import code, detectors
+from probes.git.detect import code
 from probes.git.gitcmd import BlobReader, Git, GitError
 from probes.git.roles import may_establish, role_of
 from probes.git.scan import Scan, pathspec
@@ -32,6 +33,7 @@ from probes.git.tree import (
 )
 
 MAX_LISTED = 20  # missing paths named in one unobserved line
+MAX_EXCLUDED = 5000  # missing paths kept out of the greps (beyond: the grep reports the failure)
 
 
 def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
@@ -48,7 +50,7 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
         return
     for note in repo.notes:
         yield ctx.unobserved(target, what="fetch", reason=note)
-    plan = detectors()
+    plan = detect.detectors()
     wanted = Files.union(d.files for d in plan)
     shared = Files.union(d.files for d in plan if d.files.grep and not d.own_grep)
     # The git greps only need the commit: in a full repository they start now and run while
@@ -80,7 +82,8 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
                     max_commits=settings.max_commits, wanted=wanted)
         if not greps:
-            greps = _start_greps(pool, repo, grep_git, settings.subdir, shared)
+            greps = _start_greps(pool, repo, grep_git, settings.subdir, shared,
+                                 exclude=tree.missing if repo.partial else ())
         pool.shutdown(wait=False)
         scan.facts["code_grep"] = greps["code"].result
         yield from _links_and_modules(scan)
@@ -137,14 +140,15 @@ def _allowed(ev: Evidence) -> bool:
 
 
 def _start_greps(pool: ThreadPoolExecutor, repo: Repo, git: Git, subdir: str | None,
-                 shared: Files) -> dict[str, Future]:
+                 shared: Files, exclude: Sequence[str] = ()) -> dict[str, Future]:
     view = repo if git is repo.git else Repo(git=git, head=repo.head, ref=repo.ref,
                                               display=repo.display, partial=repo.partial)
-    return {"code": pool.submit(code.run_grep, view, subdir),
-            "config": pool.submit(_config_grep, view, subdir, shared)}
+    exclude = list(exclude)[:MAX_EXCLUDED]
+    return {"code": pool.submit(code.run_grep, view, subdir, exclude),
+            "config": pool.submit(_config_grep, view, subdir, shared, exclude)}
 
 
-def _config_grep(repo: Repo, subdir: str | None, shared: Files) -> bytes:
+def _config_grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] = ()) -> bytes:
     """One ``git grep -n`` for every detector's declared content patterns (manifests, rule
     files, CloudFormation, content-recognised CI, CDK apps); each detector then keeps the lines
     that match its own patterns."""
@@ -153,7 +157,8 @@ def _config_grep(repo: Repo, subdir: str | None, shared: Files) -> bytes:
     args = ["grep", "-n", "-I", "-E", "--null", "--full-name", "--no-color"]
     for p in shared.grep:
         args += ["-e", p]
-    return repo.git.run(*args, repo.head, *pathspec(subdir, *shared.grep_globs), ok_codes=(0, 1))
+    return repo.git.run(*args, repo.head, *pathspec(subdir, *shared.grep_globs, exclude=exclude),
+                        ok_codes=(0, 1))
 
 
 def _grep_lines(scan: Scan, out: bytes) -> dict[str, list[tuple[int, str]]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +20,12 @@ MAX_NOTES = 25  # per-file notes (skipped, malformed) before they are summarised
 NOTEBOOK_READ_FACTOR = 64  # a notebook is read up to this many times max_file_bytes (outputs)
 
 
-def pathspec(subdir: str | None, *globs: str) -> list[str]:
-    """``git grep`` pathspecs limited to ``subdir`` when one is set."""
+def pathspec(subdir: str | None, *globs: str, exclude: Sequence[str] = ()) -> list[str]:
+    """``git grep`` pathspecs limited to ``subdir`` when one is set; ``exclude``: paths never
+    searched (blobs missing from a partial clone, which git would otherwise try to fetch)."""
     base = (subdir or "").strip("/")
-    return ["--", *((f"{base}/{g}" if base else g) for g in globs)]
+    return ["--", *((f"{base}/{g}" if base else g) for g in globs),
+            *(f":(exclude,literal){p}" for p in exclude)]
 
 
 @dataclass

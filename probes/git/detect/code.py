@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -45,20 +45,21 @@ def import_pattern() -> str:
             + _EXPECT)
 
 
-def grep_command(repo: Repo, subdir: str | None, mode: str = "-P") -> list[str]:
+def grep_command(repo: Repo, subdir: str | None, mode: str = "-P",
+                 exclude: Sequence[str] = ()) -> list[str]:
     """One ``git grep -l`` over the tree for imports of known tools (narrows the candidates)."""
     return ["grep", "-l", "-I", "--null", "--no-color", "--full-name", mode, "-e", import_pattern(),
-            repo.head, *pathspec(subdir, *CODE_GLOBS)]
+            repo.head, *pathspec(subdir, *CODE_GLOBS, exclude=exclude)]
 
 
-def run_grep(repo: Repo, subdir: str | None) -> bytes:
+def run_grep(repo: Repo, subdir: str | None, exclude: Sequence[str] = ()) -> bytes:
     """Needs only the repository, so it can start before the tree is listed."""
     try:
-        return repo.git.run(*grep_command(repo, subdir, "-P"), ok_codes=(0, 1))
+        return repo.git.run(*grep_command(repo, subdir, "-P", exclude), ok_codes=(0, 1))
     except GitError as exc:  # git built without PCRE: the (slower) POSIX engine
         if "perl" not in str(exc).lower() and "pcre" not in str(exc).lower():
             raise
-        return repo.git.run(*grep_command(repo, subdir, "-E"), ok_codes=(0, 1))
+        return repo.git.run(*grep_command(repo, subdir, "-E", exclude), ok_codes=(0, 1))
 
 
 def candidates(scan: Scan, out: bytes) -> list[str]:
