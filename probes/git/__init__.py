@@ -43,7 +43,8 @@ class GitProbe(Probe):
     def resolve_links(self, target: Target, ctx: ProbeContext,
                       keys: Sequence[str]) -> Iterator[Evidence]:
         """``commit:<sha>`` keys this repository holds, checked with one ``--batch-check``."""
-        from probes.git.gitcmd import Git, GitError
+        from probes.git.collect import no_lazy_fetch
+        from probes.git.gitcmd import GitError
         from probes.git.source import SourceError, open_repository
 
         shas = {k.split(":", 1)[1].lower(): k for k in keys
@@ -54,12 +55,7 @@ class GitProbe(Probe):
             repo = open_repository(target.settings, ctx, fetch=False)
         except SourceError:
             return
-        git = repo.git
-        if repo.partial:  # never fetch missing objects for a lookup
-            git = Git(git.dir, ctx.remaining, extra_config=[("remote.origin.promisor", "false"),
-                                                             ("extensions.partialClone", "")])
-            git.env.update({k: v for k, v in repo.git.env.items() if k.startswith("GIT_CONFIG_")
-                            and k not in git.env})
+        git = no_lazy_fetch(repo) if repo.partial else repo.git  # never fetch for a lookup
         try:
             out = git.text("cat-file", "--batch-check=%(objectname) %(objecttype)",
                            input="".join(s + "\n" for s in sorted(shas)).encode())

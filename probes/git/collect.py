@@ -80,7 +80,7 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
             yield _missing_note(target, ctx, tree.missing, plan)
         scan = Scan(target=target, ctx=ctx, repo=repo, tree=tree, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
-                    max_commits=settings.max_commits, wanted=wanted)
+                    max_commits=settings.max_commits, wanted=wanted, plan=plan)
         if not greps:
             greps = _start_greps(pool, repo, grep_git, settings.subdir, shared,
                                  exclude=tree.missing if repo.partial else ())
@@ -195,13 +195,13 @@ def _fetch_blobs(target: Target, ctx: ProbeContext, repo: Repo, tree, wanted: Fi
     if still:
         tree.missing.extend(e.path for e in entries if e.oid in still)
     try:
-        fill_sizes(_no_lazy_fetch(repo) if still else repo.git, present)
+        fill_sizes(no_lazy_fetch(repo) if still else repo.git, present)
     except GitError as exc:
         yield ctx.unobserved(target, what="blobs", reason=f"cannot read file sizes: {exc}")
-    return _no_lazy_fetch(repo) if still else repo.git
+    return no_lazy_fetch(repo) if still else repo.git
 
 
-def _no_lazy_fetch(repo: Repo) -> Git:
+def no_lazy_fetch(repo: Repo) -> Git:
     """The repository's git with the promisor switched off: a missing object is reported
     missing instead of being fetched one by one (or failing the whole command)."""
     git = Git(repo.git.dir, repo.git.remaining, extra_config=[("remote.origin.promisor", "false"),

@@ -59,6 +59,7 @@ class Scan:
     wanted: Files = field(default_factory=Files)  # the union of every detector's declaration
     grep_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # shared config grep
     active: Detector | None = None  # the detector running now (set by the collector)
+    plan: list[Detector] = field(default_factory=list)  # every detector of this audit
 
     interesting: list[Entry] = field(default_factory=list)
     _declared: dict[str, list[Entry]] = field(default_factory=dict)  # area → its files
@@ -77,6 +78,12 @@ class Scan:
         """Whether the active detector is shown ``path``: a role that may establish one of
         its signals (tests are shown to the test detector, never to the feature-store one)."""
         return self.active is None or role_of(path) in self.active.roles
+
+    def claimed_elsewhere(self, path: str) -> bool:
+        """Whether another detector declares ``path`` by name (a workflow holding ``kind:``
+        lines is CI, not a Kubernetes manifest)."""
+        low = path.lower()
+        return any(d is not self.active and d.files.matches(low) for d in self.plan)
 
     def grep_hits(self) -> dict[str, list[tuple[int, str]]]:
         """Lines of the shared content grep that match the active detector's own patterns."""

@@ -255,7 +255,7 @@ DETECTOR = Detector(
     signals=("tool", "env", "pipeline.definition"),
     files=Files(names=frozenset({"pyproject.toml", "pipfile", "setup.cfg", "setup.py",
                                  "requirements.in"}),
-                prefixes=("requirements", "environment", "conda", "env"),
+                prefixes=("requirements", "environment", "conda", "env.", "env-", "env_"),
                 contains=("requirements/",)),
     run=lambda scan: detect(scan),
     after=("environments",))

@@ -121,7 +121,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
     for path in cfn:
         if path in scan.tree:
             yield from _cloudformation(scan, scan.tree[path])
-    for path in sorted(p for p in hits if p.lower().endswith((".ts", ".js", ".mjs"))):
+    for path in sorted(p for p in hits if p.lower().endswith(".ts")):
         if path in scan.tree:
             yield from _cdk_typescript(scan, scan.tree[path])
 
@@ -409,5 +409,5 @@ DETECTOR = Detector(
     files=Files(names=frozenset({"cdk.json"}), suffixes=(".tf", ".bicep"),
                 grep=(r"AWSTemplateFormatVersion", r"Type\"?\s*:\s*[\"']?AWS::",
                       r"from\s+['\"](aws-cdk-lib|@aws-cdk/)"),
-                grep_globs=("*.yaml", "*.yml", "*.json", "*.template", "*.ts", "*.js", "*.mjs")),
+                grep_globs=("*.yaml", "*.yml", "*.json", "*.template", "*.ts")),
     run=lambda scan: detect(scan))

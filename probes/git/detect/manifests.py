@@ -70,21 +70,17 @@ KIND_SIGNALS: dict[str, list[tuple[str, str]]] = {
 }
 _WORKLOADS = {"Deployment", "StatefulSet", "Service"}  # Service: knative
 
-#: files other detectors own, even when they hold ``kind:`` lines
-_HANDLED_ELSEWHERE = re.compile(
-    r"(^|/)(\.github/workflows/|\.gitlab-ci\.yml$|\.circleci/|bitbucket-pipelines|azure-pipelines|"
-    r"(docker-)?compose[\w.-]*\.ya?ml$|\.pre-commit-config|dvc\.(yaml|lock)$|Chart\.yaml$|"
-    r"(environment|conda)[\w.-]*\.ya?ml$|\.devcontainer|buildspec|cloudbuild|dependabot)")
-CLOUDFORMATION = re.compile(r"AWSTemplateFormatVersion|Type\"?\s*:\s*[\"']?AWS::")
 
 
 def candidates(scan: Scan) -> list[Entry]:
-    """YAML files the shared grep found with manifest, rule-file or Azure ML lines; a
+    """YAML files the shared grep found with manifest, rule-file or Azure ML lines, except
+    those another detector declares (workflows, compose files, conda environments ...); a
     CloudFormation template is read by the IaC detector instead."""
     out = []
     for path in sorted(scan.grep_hits()):
         entry = scan.tree.get(path)
-        if entry is None or _HANDLED_ELSEWHERE.search(path) or not is_yaml(entry):
+        if entry is None or not is_yaml(entry) or scan.claimed_elsewhere(path) or \
+                DETECTOR.files.matches(path.lower()):  # Chart.yaml, values.yaml: read as a chart
             continue
         if path in scan.facts["cloudformation"]:
             continue
