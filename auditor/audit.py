@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__, catalog, compliance, inventory, links, registry, tempo
+from auditor import __version__, catalog, compliance, inventory, links, output, registry, tempo
 from auditor.config import AuditConfig
 from auditor.engine import assess_capabilities, describe_sources
 from auditor.evidence import Evidence, Unobserved
@@ -69,11 +69,13 @@ def run_audit(
     today: date | None = None,
     now: datetime | None = None,
     strict: bool | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run every probe over every target and return the Assessment (a JSON-ready dict).
 
     ``now`` fixes the clock probes measure ages and rates against (tests, replays).
-    ``strict`` makes unknown capabilities block placement (default: the config's setting)."""
+    ``strict`` makes unknown capabilities block placement (default: the config's setting).
+    ``previous``: the history summary of the previous run; its differences are recorded."""
     started = datetime.now(UTC)
     now = now or started
     t0 = time.monotonic()
@@ -101,8 +103,9 @@ def run_audit(
     resolved = links.resolve(evidence)
 
     strict = config.settings.strict if strict is None else strict
+    today = today or now.date()
     assessed = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
-                                   resolved, config.waivers, today or now.date(),
+                                   resolved, config.waivers, today,
                                    project_kinds=registry.project_kinds(),
                                    observes=registry.observes())
     results = assessed.results
@@ -110,7 +113,7 @@ def run_audit(
                             | {u.target for u in missing})
     placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
-    return {
+    assessment = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mlops-auditor", "version": __version__},
         "run": {
@@ -130,7 +133,7 @@ def run_audit(
                                     "requires": list(s.all_requirements())} for s in fw.stages]}
                        for fw in fws],
         "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
-                     "status": "error" if t.name in failed_targets else "ok"}
+                     "status": _status(t.name, failed_targets, unobserved)}
                     for t in config.targets],
         "sources": describe_sources(catalog.capabilities(), assessed, evidence),
         "evidence": [ev.to_dict() for ev in evidence],
@@ -142,10 +145,21 @@ def run_audit(
         "tempo": tempo.build(evidence, config.targets),
         "compliance": compliance.build(results, evidence, unobserved),
         "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
-                     "expires": w.expires.isoformat() if w.expires else None}
+                     "expires": w.expires.isoformat() if w.expires else None,
+                     "status": "expired" if w.expires and w.expires < today else "active"}
                     for w in config.waivers],
         "probes": sorted(run.timings, key=lambda t: (t["target"], t["probe"])),
     }
+    assessment["changes"] = output.changes(previous, assessment)
+    return assessment
+
+
+def _status(name: str, failed: list[str], unobserved: list[Unobserved]) -> str:
+    """``error``: the target could not be read at all; ``partial``: some of what it could
+    show was not observed (a 403 on one API, a timed-out listing); else ``ok``."""
+    if name in failed:
+        return "error"
+    return "partial" if any(u.target == name and u.signals for u in unobserved) else "ok"
 
 
 def _user() -> str:

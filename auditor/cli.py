@@ -81,7 +81,7 @@ def cli() -> None:
               show_default=True, help="Report format (repeatable).")
 @click.option("--framework", "frameworks", multiple=True,
               help="Framework id or a rubric YAML file (repeatable; default from config or seven_stages).")
-@click.option("--fail-under", type=int, default=None,
+@click.option("--fail-under", type=click.IntRange(min=0), default=None,
               help="Exit 1 when the organisation is placed below this stage (first framework).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
@@ -95,7 +95,8 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
 def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, timeout,
           cache_dir, history, strict, quiet, verbose) -> None:
-    """Audit TARGETS (paths or clone URLs; default: the repository here) or --config."""
+    """Audit TARGETS (paths or clone URLs) or --config; with neither, ./audit.yaml when it
+    exists, else the repository here."""
     from auditor import catalog, config, output, registry
     from auditor.logs import setup_logging
 
@@ -103,6 +104,11 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
     try:
         if config_path and targets:
             _fail("give either TARGETS or --config, not both")
+        if not config_path and not targets and Path(config.DEFAULT_CONFIG).is_file():
+            config_path = config.DEFAULT_CONFIG
+            if not quiet:
+                click.echo(f"mlops-auditor: using {config_path} (pass a path to audit a repository "
+                           f"instead)", err=True)
         if config_path:
             cfg = config.load(config_path)
         else:
@@ -112,10 +118,13 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
         if strict:
             cfg.settings = cfg.settings.model_copy(update={"strict": True})
         strict = cfg.settings.strict
-        for name in frameworks or [cfg.settings.framework]:
-            catalog.load_framework(name)
+        frameworks = tuple(config.framework_ref(name) for name in frameworks)
+        loaded = [catalog.load_framework(name) for name in frameworks or [cfg.settings.framework]]
     except (config.ConfigError, ValueError) as exc:
         _fail(str(exc))
+    last = loaded[0].stages[-1].number
+    if fail_under is not None and fail_under > last:
+        _fail(f"--fail-under {fail_under}: {loaded[0].id} has no stage above {last}")
     known = registry.reports()
     for f in formats:
         if f not in known or known[f].obj is None:
@@ -126,28 +135,26 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
         from rich.console import Console
 
         console = Console(stderr=False)
-    assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks)
-
     out = Path(out_dir)
-    written = []
-    changes = []
+    hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
+    previous = output.previous_run(hdir) if history else None
+    assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
+
     try:
-        for f in formats:
+        rendered = {}
+        for f in dict.fromkeys(formats):
             report = known[f].obj()
-            path = out / report.filename
-            output.write_atomic(path, report.render(assessment))
-            written.append(path)
+            rendered[report.filename] = report.render(assessment)
+        installed = [getattr(item.obj, "filename", "") for item in known.values() if item.obj]
+        written = output.replace_reports(out, rendered, installed)
         if history:
-            hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
-            previous = output.previous_run(hdir)
             output.append_history(hdir, assessment)
-            changes = output.changes(previous, assessment)
     except OSError as exc:
         _fail(f"cannot write reports to {out}: {exc.strerror or exc}")
     if console is not None:
         from reports.console import print_summary
 
-        print_summary(assessment, console, changes)
+        print_summary(assessment, console)
         console.print("Wrote " + ", ".join(str(p) for p in written))
 
     org = next(p for p in assessment["placements"]
@@ -162,11 +169,11 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
 
 
 
-def _run_with_progress(cfg, console, cache_dir, jobs, frameworks):
+def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None):
     from auditor.audit import run_audit
 
     kwargs = {"cache_dir": Path(cache_dir) if cache_dir else None, "jobs": jobs,
-              "frameworks": list(frameworks) or None}
+              "frameworks": list(frameworks) or None, "previous": previous}
     if console is None or not console.is_terminal:
         return run_audit(cfg, **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor import registry
+from auditor import catalog, registry
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
 
@@ -20,6 +23,18 @@ from auditor.redact import register_secret
 #: audit.yaml has a few thousand; an alias bomb ("billion laughs") has billions and would
 #: make the line index, ``${VAR}`` expansion and validation walk every one of them.
 MAX_EXPANDED_NODES = 100_000
+
+#: What ``mlops-auditor audit`` reads when given neither targets nor ``--config``.
+DEFAULT_CONFIG = "audit.yaml"
+
+#: Target settings that name a local file or folder: a relative value is resolved against
+#: the folder of the configuration file, so ``--config /etc/mlops-auditor/audit.yaml`` from
+#: cron finds ``path: ../churn`` where its author meant. Also any key ending in these.
+PATH_KEYS = frozenset({"path", "snapshot", "kubeconfig"})
+PATH_SUFFIXES = ("_file", "_dir", "_path")
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SCOPE = re.compile(r"^(?:org|\*|team:[^\s:]+|target:[^\s:]+)$")
 
 
 class ConfigError(Exception):
@@ -56,6 +71,9 @@ class WaiverModel(_Strict):
     reason: str
     expires: date | None = None
 
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
 
 class ConfigModel(_Strict):
     version: int = 1
@@ -72,6 +90,20 @@ class AuditConfig:
     settings: SettingsModel = field(default_factory=SettingsModel)
     waivers: list[WaiverModel] = field(default_factory=list)
     source: str = "<arguments>"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves an impossible date (``2027-02-30``) as text, so validation
+    reports it with its line instead of the YAML library raising a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
@@ -96,16 +128,55 @@ def _where(file: str, lines: dict[tuple, int], loc: tuple) -> str:
     return file
 
 
-def _first_error(exc: ValidationError, file: str, lines: dict[tuple, int], base: tuple = ()) -> str:
-    err = exc.errors()[0]
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` → X; ``list[X]`` → X (one level: what an index in a location steps into)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _keys_at(model: Any, loc: tuple) -> list[str]:
+    """The keys a model accepts at location ``loc`` (for "did you mean")."""
+    current = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if typing.get_origin(current) is list and args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            f = current.model_fields.get(part)
+            current = f.annotation if f else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _suggest(word: str, known: list[str] | set[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _first_error(exc: ValidationError, file: str, lines: dict[tuple, int], base: tuple = (),
+                 model: Any = None, extra_keys: tuple[str, ...] = ()) -> str:
+    """One line for the most useful error: an unknown key before a missing one (a typo'd
+    ``targts:`` is reported as unknown, with the key it resembles, not as ``targets``
+    missing)."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
     loc = base + tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        msg = "unknown key"
+        known = _keys_at(model, tuple(err["loc"][:-1])) if model is not None else []
+        msg = "unknown key" + _suggest(str(err["loc"][-1]), [*known, *extra_keys])
     elif err["type"] == "missing":
         msg = "required key is missing"
-    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{_where(file, lines, loc)}: {key}: {msg}{more}"
 
 
@@ -139,24 +210,64 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return sizes.get(id(root), 1)
 
 
-def _expand_var(match: re.Match[str]) -> str:
-    value = os.environ.get(match.group(1), "")
-    register_secret(value)  # an expanded value may be a password: never echo it in a reason
-    return value
+def _expand_env(value: Any, file: str = "", lines: dict | None = None, loc: tuple = ()) -> Any:
+    """``${VAR}`` in string values is read from the environment, so secrets stay out of the
+    file; ``${VAR:-default}`` uses the default when VAR is unset or empty. An unset VAR with
+    no default is an error naming the variable and the line: an empty string would only
+    surface later as a misleading error, or as none.
 
-
-def _expand_env(value: Any) -> Any:
-    """``${VAR}`` in string values is read from the environment, so secrets stay out of the file.
-
-    Every expanded value is registered as a secret: it is masked wherever it would surface
-    (a password put into ``ref:`` would otherwise come back in "ref '…' not found")."""
+    Every value read from the environment is registered as a secret: it is masked wherever
+    it would surface (a password put into ``ref:`` would otherwise come back in "ref '…' not
+    found")."""
     if isinstance(value, str):
-        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", _expand_var, value)
+        def expand(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            env = os.environ.get(name)
+            if env:
+                register_secret(env)  # an expanded value may be a password
+                return env
+            if default is not None:
+                return default
+            if env is None:
+                key = ".".join(str(p) for p in loc) or "(top level)"
+                raise ConfigError(f"{_where(file, lines or {}, loc)}: {key}: environment variable "
+                                  f"{name} is not set (set it, or write ${{{name}:-default}})")
+            return env
+        return _VAR.sub(expand, value)
     if isinstance(value, dict):
-        return {k: _expand_env(v) for k, v in value.items()}
+        return {k: _expand_env(v, file, lines, (*loc, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v) for v in value]
+        return [_expand_env(v, file, lines, (*loc, i)) for i, v in enumerate(value)]
     return value
+
+
+def _is_path_key(key: str) -> bool:
+    return key in PATH_KEYS or key.endswith(PATH_SUFFIXES)
+
+
+def _against(base: Path, value: str) -> str:
+    """``value`` as a path: ``~`` expanded, a relative one joined to ``base``."""
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else os.path.normpath(base / path)
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    return {k: _against(base, v) if isinstance(v, str) and v and _is_path_key(k) else v
+            for k, v in raw.items()}
+
+
+def framework_ref(name: str, base: Path | None = None) -> str:
+    """A framework id, or a rubric file path (relative ones against ``base``), checked to
+    exist: a misspelt path says "not found", not "unknown framework"."""
+    if name in catalog.frameworks():
+        return name
+    looks_like_file = "/" in name or os.sep in name or name.endswith((".yaml", ".yml"))
+    if not looks_like_file:
+        return name  # load_framework names the built-in ones
+    path = _against(base, name) if base is not None else name
+    if not Path(path).is_file():
+        raise ConfigError(f"framework file not found: {path}")
+    return path
 
 
 def build_target(raw: dict[str, Any], where: str = "", lines: dict | None = None,
@@ -175,11 +286,13 @@ def build_target(raw: dict[str, Any], where: str = "", lines: dict | None = None
     if probe_cls.error:
         raise ConfigError(f"{_where(where, lines, base + ('kind',))}: kind: probe {head.kind!r} "
                           f"could not be loaded: {probe_cls.error}")
-    rest = _expand_env({k: v for k, v in raw.items() if k not in common})
+    rest = {k: v for k, v in raw.items() if k not in common}
+    model = probe_cls.obj.settings_model
     try:
-        settings = probe_cls.obj.settings_model.model_validate(rest)
+        settings = model.model_validate(rest)
     except ValidationError as exc:
-        raise ConfigError(_first_error(exc, where, lines, base)) from None
+        raise ConfigError(_first_error(exc, where, lines, base, model,
+                                       tuple(TargetBase.model_fields))) from None
     return Target(name=head.name, kind=head.kind, labels=dict(head.labels), settings=settings,
                   timeout=head.timeout)
 
@@ -191,11 +304,11 @@ def load(path: str | Path) -> AuditConfig:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
         if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
             raise ConfigError(f"{file}: refused: YAML aliases expand to more than "
                               f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -206,14 +319,16 @@ def load(path: str | Path) -> AuditConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: expected a mapping with a 'targets' list")
     lines = _line_index(node) if node is not None else {}
+    data = _expand_env(data, file, lines)
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_first_error(exc, file, lines)) from None
+        raise ConfigError(_first_error(exc, file, lines, model=ConfigModel)) from None
+    base = Path(path).resolve().parent
     targets: list[Target] = []
     seen: set[str] = set()
     for i, raw in enumerate(model.targets):
-        target = build_target(raw, file, lines, ("targets", i))
+        target = build_target(_resolve_paths(raw, base), file, lines, ("targets", i))
         if target.name in seen:
             raise ConfigError(f"{_where(file, lines, ('targets', i, 'name'))}: targets.{i}.name: "
                               f"duplicate target name {target.name!r}")
@@ -221,8 +336,45 @@ def load(path: str | Path) -> AuditConfig:
         targets.append(target)
     if not targets:
         raise ConfigError(f"{_where(file, lines, ('targets',))}: targets: the list is empty")
+    _check_waivers(model.waivers, targets, file, lines)
+    settings = model.settings.model_copy(update={
+        "framework": _framework_setting(model.settings.framework, base, file, lines),
+        **{k: _against(base, v) for k in ("cache_dir", "history_dir")
+           if isinstance(v := getattr(model.settings, k), str) and v}})
     return AuditConfig(targets=targets, policy=Policy(tuple(model.policy.allowed_regions)),
-                       settings=model.settings, waivers=list(model.waivers), source=file)
+                       settings=settings, waivers=list(model.waivers), source=file)
+
+
+def _framework_setting(name: str, base: Path, file: str, lines: dict[tuple, int]) -> str:
+    try:
+        return framework_ref(name, base)
+    except ConfigError as exc:
+        where = _where(file, lines, ("settings", "framework"))
+        raise ConfigError(f"{where}: settings.framework: {exc}") from None
+
+
+def _check_waivers(waivers: list[WaiverModel], targets: list[Target], file: str,
+                   lines: dict[tuple, int]) -> None:
+    """A waiver names a catalogued capability and a scope that exists in this audit
+    (``org``, ``team:<name>`` or ``target:<name>``): a misspelt one would otherwise be listed
+    as if it were waiving something."""
+    capabilities = catalog.capabilities()
+    teams = {t.team for t in targets if t.team}
+    names = {t.name for t in targets}
+    for i, w in enumerate(waivers):
+        def fail(key: str, msg: str, i: int = i) -> None:
+            raise ConfigError(f"{_where(file, lines, ('waivers', i, key))}: waivers.{i}.{key}: {msg}")
+
+        if w.capability not in capabilities:
+            fail("capability", f"unknown capability {w.capability!r}"
+                 + _suggest(w.capability, list(capabilities)))
+        if not _SCOPE.match(w.scope):
+            fail("scope", f"{w.scope!r} is not a scope (org, team:<name> or target:<name>)")
+        kind, _, name = w.scope.partition(":")
+        if kind == "team" and name not in teams:
+            fail("scope", f"no target has labels.team {name!r}" + _suggest(name, teams))
+        if kind == "target" and name not in names:
+            fail("scope", f"no target named {name!r}" + _suggest(name, names))
 
 
 def targets_from_arguments(arguments: list[str]) -> list[Target]:

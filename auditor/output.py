@@ -1,18 +1,45 @@
-"""Atomic file writes (temp file + rename) and run history kept next to the reports."""
+"""Atomic file writes (temp file + rename), the reports folder, and run history kept next
+to the reports."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+#: Written into ``--out`` by every run: the report files it wrote, so the next run can
+#: remove what it no longer writes (a format dropped from the command, a plugin uninstalled).
+MANIFEST = ".mlops-audit-reports.json"
+_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (``os.umask`` sets
+    it, and an abandoned probe thread creating a clone folder at that moment would get the
+    temporary value)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and a rename, with the mode an ordinary
+    ``open()`` would give (``0o666`` less the umask): ``mkstemp`` creates files 0600, which a
+    textfile collector or a web server running as another user cannot read."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -23,12 +50,38 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def replace_reports(out: Path, rendered: Mapping[str, str], known: Iterable[str] = ()) -> list[Path]:
+    """Write this run's reports into ``out`` and remove the report files an earlier run
+    wrote there that this run does not (named in the previous manifest, or the file name of
+    any installed format), so no stale report contradicts a fresh one. Only plain file names
+    directly inside ``out`` are ever removed; history and anything else stay."""
+    written = []
+    for name, text in rendered.items():
+        path = out / name
+        write_atomic(path, text)
+        written.append(path)
+    manifest = out / MANIFEST
+    earlier: set[str] = set(known)
+    try:
+        listed = json.loads(manifest.read_text()).get("reports", [])
+        earlier |= {n for n in listed if isinstance(n, str)}
+    except (OSError, ValueError, AttributeError):
+        pass
+    for name in sorted(earlier - set(rendered)):
+        stale = out / name
+        if _BARE_NAME.match(name) and name != MANIFEST and stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
+    write_atomic(manifest, json.dumps({"reports": sorted(rendered)}, indent=1) + "\n")
+    return written
+
+
 def summary(assessment: dict[str, Any]) -> dict[str, Any]:
     """What history keeps of a run: placements and capability statuses, no evidence."""
     return {
         "run": assessment["run"],
         "partial": assessment["partial"],
-        "placements": [{"framework": p["framework"], "scope": p["scope"], "stage": p["stage"]}
+        "placements": [{"framework": p["framework"], "scope": p["scope"], "stage": p["stage"],
+                        "provisional": p.get("provisional", False)}
                        for p in assessment["placements"]],
         "capabilities": {f"{c['scope']['kind']}:{c['scope']['name']}:{c['id']}": c["status"]
                          for c in assessment["capabilities"]},
@@ -56,16 +109,28 @@ def previous_run(history_dir: Path, exclude: Path | None = None) -> dict[str, An
     return None
 
 
-def changes(previous: dict[str, Any] | None, assessment: dict[str, Any]) -> list[dict[str, Any]]:
-    """Placement changes since the previous run, per framework and scope."""
+def changes(previous: dict[str, Any] | None, assessment: dict[str, Any]) -> dict[str, Any]:
+    """Stage and capability changes since the previous run (from its history summary).
+
+    Only scopes and capabilities present in both runs are compared: a target added to the
+    audit is new, not a change."""
     if not previous:
-        return []
-    before = {(p["framework"], p["scope"]["kind"], p["scope"]["name"]): p["stage"]
+        return {"previous_run": None, "placements": [], "capabilities": []}
+    run = previous.get("run") or {}
+    before = {(p["framework"], p["scope"]["kind"], p["scope"]["name"]): p
               for p in previous.get("placements", [])}
-    out = []
+    stages = []
     for p in assessment["placements"]:
-        key = (p["framework"], p["scope"]["kind"], p["scope"]["name"])
-        if key in before and before[key] != p["stage"]:
-            out.append({"framework": p["framework"], "scope": p["scope"],
-                        "from": before[key], "to": p["stage"]})
-    return out
+        old = before.get((p["framework"], p["scope"]["kind"], p["scope"]["name"]))
+        if old is not None and old["stage"] != p["stage"]:
+            stages.append({"framework": p["framework"], "scope": p["scope"],
+                           "from": old["stage"], "to": p["stage"]})
+    old_caps = previous.get("capabilities") or {}
+    caps = []
+    for c in assessment["capabilities"]:
+        was = old_caps.get(f"{c['scope']['kind']}:{c['scope']['name']}:{c['id']}")
+        if was is not None and was != c["status"]:
+            caps.append({"scope": c["scope"], "capability": c["id"], "title": c["title"],
+                         "from": was, "to": c["status"]})
+    return {"previous_run": {"id": run.get("id"), "started_at": run.get("started_at")},
+            "placements": stages, "capabilities": caps}

@@ -13,24 +13,23 @@ def _scope_name(scope: dict[str, str]) -> str:
     return "organisation" if scope["kind"] == "org" else f"{scope['kind']} {scope['name']}"
 
 
-def _stage(p: dict[str, Any]) -> str:
-    return f"{p['stage']}*" if p["provisional"] else str(p["stage"])
-
-
-def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[str, Any]] = ()) -> None:
+def print_summary(assessment: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     primary = assessment["frameworks"][0]
-    table = Table(title=f"{primary['title']}", title_justify="left", show_lines=False)
-    table.add_column("Scope")
-    table.add_column("Stage", justify="right")
-    table.add_column("Name")
-    table.add_column("Blocks the next stage")
+    for fw in assessment["frameworks"]:
+        table = Table(title=f"{fw['title']}", title_justify="left", show_lines=False)
+        table.add_column("Scope", no_wrap=True)
+        table.add_column("Stage", justify="right", no_wrap=True)
+        table.add_column("Name")
+        table.add_column("Blocks the next stage", overflow="fold")
+        for p in view.placements_sorted(assessment):
+            if p["framework"] != fw["id"]:
+                continue
+            blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
+            table.add_row(_scope_name(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
+        console.print(table)
     shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
-    for p in shown:
-        blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
-        table.add_row(_scope_name(p["scope"]), _stage(p), p["stage_name"], blockers)
-    console.print(table)
     for p in shown:
         if p["basis"] == "members":
             console.print(f"{_scope_name(p['scope'])}: {view.rollup_line(p)}")
@@ -49,10 +48,11 @@ def print_summary(assessment: dict[str, Any], console: Any, changes: list[dict[s
         console.print(f"\nNext steps for the organisation to reach stage {nxt['stage']} ({nxt['name']}):")
         for b in org["blockers"]:
             console.print(f"  • [bold]{b['title']}[/] ({b['status']}): {b['next_step']}")
-    for c in changes:
-        arrow = "↑" if c["to"] > c["from"] else "↓"
-        console.print(f"{arrow} {c['scope']['kind']} {c['scope']['name']}: stage {c['from']} → {c['to']} "
-                      f"since the previous run")
+    lines = view.change_lines(assessment)
+    if lines:
+        console.print("\nSince the previous run:")
+        for line in lines:
+            console.print(f"  {line}")
     if assessment["inventory"]["sprawl"]:
         items = "; ".join(f"{s['category_title']}: {', '.join(s['tools'])}"
                           for s in assessment["inventory"]["sprawl"])

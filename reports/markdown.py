@@ -45,4 +45,5 @@ class MarkdownReport:
         return _template().render(a=assessment, evidence=evidence, scopes=scopes,
                                   placements=view.placements_sorted(assessment),
                                   stage_of=stage_of[primary], rollup_line=view.rollup_line,
-                                  assumptions=view.assumptions(shown))
+                                  assumptions=view.assumptions(shown),
+                                  changes=view.change_lines(assessment))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 STATUS_MARK = {"met": "✅ met", "partial": "🟡 partial", "unmet": "❌ unmet", "unknown": "❔ unknown"}
 SCOPE_ORDER = {"org": 0, "team": 1, "target": 2}
@@ -82,3 +85,126 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
         lines.append(f"{a['title']} (stage {a['stage']}): {why}{settle} "
                      f"[{', '.join(a['scopes'])}]")
     return lines
+
+
+def stage_text(p: dict[str, Any]) -> str:
+    """'5*' for a provisional placement, '5' otherwise."""
+    return f"{p['stage']}*" if p.get("provisional") else str(p["stage"])
+
+
+def framework_titles(assessment: dict[str, Any]) -> dict[str, str]:
+    return {fw["id"]: fw["title"] for fw in assessment["frameworks"]}
+
+
+def change_lines(assessment: dict[str, Any]) -> list[str]:
+    """One line per change since the previous run, stages first: '↓ target svc: stage 1 → 0'."""
+    changes = assessment.get("changes") or {}
+    several = len(assessment["frameworks"]) > 1
+    titles = framework_titles(assessment)
+    lines = []
+    for c in changes.get("placements", []):
+        arrow = "↑" if c["to"] > c["from"] else "↓"
+        fw = f" ({titles.get(c['framework'], c['framework'])})" if several else ""
+        lines.append(f"{arrow} {scope_plain(c['scope'])}: stage {c['from']} → {c['to']}{fw}")
+    rank = {"unknown": 0, "unmet": 0, "partial": 1, "met": 2}
+    for c in changes.get("capabilities", []):
+        arrow = "↑" if rank[c["to"]] > rank[c["from"]] else "↓" if rank[c["to"]] < rank[c["from"]] else "•"
+        lines.append(f"{arrow} {scope_plain(c['scope'])}: {c['title']} {c['from']} → {c['to']}")
+    return lines
+
+
+def regressed(change: dict[str, Any]) -> bool:
+    """A stage that went down, or a capability that was met and no longer is."""
+    if "capability" in change:
+        return change["from"] == "met" or (change["from"] == "partial" and change["to"] == "unmet")
+    return change["to"] < change["from"]
+
+
+# ---- where evidence lives: git locators and their web pages ---------------------------------
+
+_GIT_LOCATOR = re.compile(r"^git\+(?P<repo>.+?)@(?P<sha>[0-9a-f]{40})"
+                          r"(?:#(?P<path>.+?)(?::(?P<line>\d+))?)?$")
+_SCP_REMOTE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
+
+
+@dataclass(frozen=True)
+class GitLocator:
+    repo: str            # the repository as the probe showed it (URL or file URI)
+    sha: str
+    path: str | None     # URL-quoted, as in the locator
+    line: int | None
+
+    @property
+    def display_path(self) -> str | None:
+        return unquote(self.path) if self.path else None
+
+
+def git_locator(locator: str) -> GitLocator | None:
+    m = _GIT_LOCATOR.match(locator or "")
+    if not m:
+        return None
+    return GitLocator(m["repo"], m["sha"], m["path"], int(m["line"]) if m["line"] else None)
+
+
+def web_base(remote: str | None) -> tuple[str, str] | None:
+    """(https base URL, 'github' or 'gitlab') for a GitHub or GitLab remote, else None.
+    Accepts https and ssh/scp forms; anything else (a file URI, an unknown host) gets none,
+    and reports show the locator instead of a link."""
+    if not remote:
+        return None
+    parts = urlsplit(remote)
+    if parts.scheme in ("https", "http", "ssh", "git") and parts.hostname:
+        host, path = parts.hostname, parts.path
+    elif (m := _SCP_REMOTE.match(remote)) and "://" not in remote:
+        host, path = m["host"], m["path"]
+    else:
+        return None
+    path = path.strip("/").removesuffix(".git")
+    if not path or "/" not in path:
+        return None
+    flavour = "github" if "github" in host else "gitlab" if "gitlab" in host else None
+    if flavour is None:
+        return None
+    return f"https://{host}/{quote(path, safe='/._-~')}", flavour
+
+
+def repository_remotes(assessment: dict[str, Any]) -> dict[str, str]:
+    """Target name → its repository's remote: the ``remote`` the git probe read, else the URL
+    in its locators (a target given by URL)."""
+    out: dict[str, str] = {}
+    for ev in assessment["evidence"]:
+        if ev["signal"] == "vcs.repository":
+            remote = ev["attributes"].get("remote")
+            loc = git_locator(ev["locator"])
+            if isinstance(remote, str) and remote:
+                out[ev["target"]] = remote
+            elif loc is not None and not loc.repo.startswith("file:"):
+                out[ev["target"]] = loc.repo
+    return out
+
+
+def evidence_href(ev: dict[str, Any], remotes: dict[str, str]) -> str | None:
+    """A https link to the cited file and line on GitHub or GitLab, pinned to the audited
+    commit; None when the repository has no such remote (the report shows the locator)."""
+    loc = git_locator(ev["locator"])
+    if loc is None:
+        return None
+    base = web_base(remotes.get(ev["target"]) or loc.repo)
+    if base is None:
+        return None
+    url, flavour = base
+    if not loc.path:
+        return f"{url}/tree/{loc.sha}" if flavour == "github" else f"{url}/-/tree/{loc.sha}"
+    blob = "blob" if flavour == "github" else "-/blob"
+    anchor = f"#L{loc.line}" if loc.line else ""
+    return f"{url}/{blob}/{loc.sha}/{loc.path}{anchor}"
+
+
+def short_locator(locator: str) -> str:
+    """'churn@43a3ed6 · Dockerfile:3' for a git locator; other locators as they are."""
+    loc = git_locator(locator)
+    if loc is None:
+        return locator
+    name = unquote(loc.repo.rstrip("/").rsplit("/", 1)[-1]).removesuffix(".git")
+    where = f" · {loc.display_path}" + (f":{loc.line}" if loc.line else "") if loc.path else ""
+    return f"{name}@{loc.sha[:7]}{where}"

@@ -82,8 +82,95 @@ def test_history_reports_changes_between_runs(tmp_path):
     audit(tmp_path, "-q")
     worse = STAGE1.replace("      - {signal: env.lockfile", "      - {signal: env.nothing")
     result = audit(tmp_path, config=worse)
-    assert "stage 1 → 0 since the previous run" in result.output
+    assert "Since the previous run:" in result.output
+    assert "↓ target svc: stage 1 → 0" in result.output
+    assert "↓ target svc: Reproducible environments met → unmet" in result.output
     assert len(list((tmp_path / "out" / "history").glob("*.json"))) == 2
+
+
+def test_changes_are_recorded_in_the_assessment_under_quiet(tmp_path):
+    """The README's cron recipe runs --quiet: changes must survive in the files."""
+    first = audit(tmp_path, "-q", "-f", "json", "-f", "markdown", "-f", "prometheus")
+    assert first.output == ""
+    before = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    assert before["changes"] == {"previous_run": None, "placements": [], "capabilities": []}
+    worse = STAGE1.replace("      - {signal: env.lockfile", "      - {signal: env.nothing")
+    assert audit(tmp_path, "-q", "-f", "json", "-f", "markdown", "-f", "prometheus",
+                 config=worse).output == ""
+    after = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    assert after["changes"]["previous_run"]["id"] == before["run"]["id"]
+    assert {"framework": "seven_stages", "scope": {"kind": "target", "name": "svc"},
+            "from": 1, "to": 0} in after["changes"]["placements"]
+    assert {"scope": {"kind": "target", "name": "svc"}, "capability": "reproducible_environment",
+            "title": "Reproducible environments", "from": "met", "to": "unmet"} \
+        in after["changes"]["capabilities"]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Changes since the previous run" in md and "↓ target svc: stage 1 → 0" in md
+    prom = (tmp_path / "out" / "mlops_audit.prom").read_text()
+    assert 'mlops_audit_stage_change{framework="seven_stages",scope_kind="target",scope="svc"} -1' in prom
+
+
+def test_reports_are_readable_by_others_and_stale_ones_are_removed(tmp_path):
+    """node-exporter and web servers run as other users; a format dropped from the command
+    leaves no report from an earlier run beside the fresh ones."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert audit(tmp_path, "-q", "-f", "json", "-f", "csv", "-f", "prometheus").exit_code == 0
+        out = tmp_path / "out"
+        assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
+            "assessment.json", "capabilities.csv", "mlops_audit.prom", "history"}
+        for name in ("assessment.json", "capabilities.csv", "mlops_audit.prom"):
+            assert (out / name).stat().st_mode & 0o777 == 0o644, name
+        (out / "notes.txt").write_text("mine")
+        assert audit(tmp_path, "-q", "-f", "markdown").exit_code == 0
+        assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
+            "report.md", "notes.txt", "history"}
+        os.umask(0o027)
+        assert audit(tmp_path, "-q", "-f", "markdown").exit_code == 0
+        assert (out / "report.md").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_audit_without_arguments_uses_audit_yaml_here(tmp_path, monkeypatch):
+    (tmp_path / "audit.yaml").write_text(STAGE1)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["audit", "--out", "out", "--cache-dir", "cache", "-f", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "using audit.yaml" in result.output
+    data = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    assert data["run"]["config"] == "audit.yaml" and data["targets"][0]["name"] == "svc"
+
+
+def test_fail_under_beyond_the_last_stage_is_a_usage_error(tmp_path):
+    result = audit(tmp_path, "-q", "--fail-under", "8")
+    assert result.exit_code == 2
+    assert "--fail-under 8: seven_stages has no stage above 7" in result.output
+    assert audit(tmp_path, "-q", "--fail-under", "7").exit_code == 1
+    assert audit(tmp_path, "-q", "--framework", "google_mlops_levels", "--fail-under", "3").exit_code == 2
+
+
+def test_missing_framework_file_exit_2_says_not_found(tmp_path):
+    result = audit(tmp_path, "-q", "--framework", str(tmp_path / "ours.yaml"))
+    assert result.exit_code == 2 and "framework file not found" in result.output
+
+
+def test_expired_waiver_is_reported_and_not_applied_and_team_waiver_reaches_its_targets(tmp_path):
+    config = STAGE1 + """waivers:
+  - {capability: job_scheduling, scope: "team:core", reason: nightly by hand, expires: 2099-01-01}
+  - {capability: experiment_tracking, scope: "team:core", reason: spreadsheet, expires: 2001-01-01}
+"""
+    assert audit(tmp_path, "-q", config=config).exit_code == 0
+    data = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    assert [w["status"] for w in data["waivers"]] == ["active", "expired"]
+    svc = {c["id"]: c for c in data["capabilities"] if c["scope"] == {"kind": "target", "name": "svc"}}
+    assert svc["job_scheduling"]["waiver"]["scope"] == "team:core"
+    assert "waiver" not in svc["experiment_tracking"]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "expired 2001-01-01, not applied" in md
 
 
 def test_explain_init_frameworks_probes(tmp_path):

@@ -38,12 +38,12 @@ waivers:
 
 def test_unknown_top_level_key_names_file_line_and_key(tmp_path):
     path = write(tmp_path, "targets:\n  - {name: a, kind: facts}\ntargetz: []\n")
-    assert error_of(path) == f"{path}:3: targetz: unknown key"
+    assert error_of(path) == f"{path}:3: targetz: unknown key (did you mean 'targets'?)"
 
 
 def test_unknown_probe_setting_is_an_error_with_its_line(tmp_path):
     path = write(tmp_path, "targets:\n  - name: a\n    kind: facts\n    sleeep: 3\n")
-    assert error_of(path) == f"{path}:4: targets.0.sleeep: unknown key"
+    assert error_of(path) == f"{path}:4: targets.0.sleeep: unknown key (did you mean 'sleep'?)"
 
 
 def test_unknown_kind_lists_installed_probes(tmp_path):
@@ -136,3 +136,69 @@ def test_billion_laughs_exits_2_with_one_line(tmp_path):
                           capture_output=True, text=True, preexec_fn=limit_memory, timeout=600)
     assert proc.returncode == 2, proc.stderr[-500:]
     assert proc.stderr.count("\n") == 1 and "alias bomb" in proc.stderr
+
+
+# ---- configs that fail loudly ------------------------------------------------------------
+
+
+def test_a_typo_of_a_required_key_is_unknown_not_missing(tmp_path):
+    path = write(tmp_path, "targts:\n  - {name: a, kind: facts}\n")
+    assert error_of(path).startswith(f"{path}:1: targts: unknown key (did you mean 'targets'?)")
+    path = write(tmp_path, "targets:\n  - {name: a, kind: facts}\nsettings:\n  jobz: 2\n")
+    assert error_of(path) == f"{path}:4: settings.jobz: unknown key (did you mean 'jobs'?)"
+
+
+def test_unset_variable_is_an_error_naming_it_and_its_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDIT_UNSET_VAR", raising=False)
+    path = write(tmp_path, "targets:\n  - name: a\n    kind: facts\n    fail: '${AUDIT_UNSET_VAR}'\n")
+    assert error_of(path) == (f"{path}:4: targets.0.fail: environment variable AUDIT_UNSET_VAR is "
+                              "not set (set it, or write ${AUDIT_UNSET_VAR:-default})")
+
+
+def test_variable_default_is_used_when_unset_or_empty(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDIT_UNSET_VAR", raising=False)
+    monkeypatch.setenv("AUDIT_EMPTY_VAR", "")
+    cfg = load(write(tmp_path, "targets:\n  - {name: a, kind: facts, fail: '${AUDIT_UNSET_VAR:-x}"
+                               "${AUDIT_EMPTY_VAR:-y}'}\n"))
+    assert cfg.targets[0].settings.fail == "xy"
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path, monkeypatch):
+    """cron runs ``--config /etc/mlops-auditor/audit.yaml`` from anywhere."""
+    etc = tmp_path / "etc" / "mlops-auditor"
+    etc.mkdir(parents=True)
+    (tmp_path / "rubric.yaml").write_text("id: ours\ntitle: Ours\nstages:\n"
+                                          "  - {number: 1, name: One, requires: [version_control]}\n")
+    path = etc / "audit.yaml"
+    path.write_text("targets:\n  - {name: a, kind: git, path: ../../churn}\n"
+                    "  - {name: k, kind: kubernetes, snapshot: exports/staging}\n"
+                    "settings: {cache_dir: cache, history_dir: /var/h, framework: ../../rubric.yaml}\n")
+    monkeypatch.chdir(tmp_path / "etc")
+    cfg = load(path)
+    assert cfg.targets[0].settings.path == str(tmp_path / "churn")
+    assert cfg.targets[1].settings.snapshot == str(etc / "exports" / "staging")
+    assert cfg.settings.cache_dir == str(etc / "cache") and cfg.settings.history_dir == "/var/h"
+    assert cfg.settings.framework == str(tmp_path / "rubric.yaml")
+
+
+def test_missing_framework_file_says_not_found(tmp_path):
+    path = write(tmp_path, "targets:\n  - {name: a, kind: facts}\nsettings:\n  framework: ours.yaml\n")
+    assert error_of(path) == (f"{path}:4: settings.framework: framework file not found: "
+                              f"{tmp_path / 'ours.yaml'}")
+
+
+@pytest.mark.parametrize(("waiver", "message"), [
+    ("{capability: feture_store, reason: r}",
+     "waivers.0.capability: unknown capability 'feture_store' (did you mean 'feature_store'?)"),
+    ("{capability: feature_store, scope: 'teams:t', reason: r}",
+     "waivers.0.scope: 'teams:t' is not a scope (org, team:<name> or target:<name>)"),
+    ("{capability: feature_store, scope: 'team:tt', reason: r}",
+     "waivers.0.scope: no target has labels.team 'tt' (did you mean 't'?)"),
+    ("{capability: feature_store, scope: 'target:svd', reason: r}",
+     "waivers.0.scope: no target named 'svd' (did you mean 'svc'?)"),
+    ("{capability: feature_store, reason: r, expires: 2027-02-30}", "waivers.0.expires:"),
+])
+def test_waivers_are_validated(tmp_path, waiver, message):
+    path = write(tmp_path, "targets:\n  - {name: svc, kind: facts, labels: {team: t}}\n"
+                           f"waivers:\n  - {waiver}\n")
+    assert error_of(path).startswith(f"{path}:4: {message}")
