@@ -184,7 +184,7 @@ def main() -> None:
               f"(in-process; first audit in a fresh process, with lazy imports: {cold_med:.3f}s)")
         print(f"ratio audit / git grep:  {audit_med / grep_med:.2f}x  (target <= 3x)")
         print(f"git processes per audit: {last['git_processes']} (rev-parse/config to open the repository, "
-              f"one ls-tree, one cat-file --batch, three git grep, log, for-each-ref)")
+              f"one ls-tree, one cat-file --batch, two git grep (imports; declared content patterns), log, for-each-ref)")
         print(f"peak memory: python heap {last['py_peak_mb']:.1f} MB (tracemalloc), "
               f"process RSS {last['self_maxrss_mb']:.1f} MB, largest git child RSS "
               f"{last['children_maxrss_mb']:.1f} MB  (target < 300 MB)")

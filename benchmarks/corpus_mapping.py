@@ -116,9 +116,8 @@ MET_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "model_cards": ("model_documentation",),
 }
 
-#: evidence showing training or deployment is automated (for the band)
-AUTOMATION = (R("ci.train_step"), R("ci.deploy_step"), R("schedule.job", trains=True),
-              R("pipeline.definition", orchestrator=True))
+#: evidence showing training or deployment is automated by CI/CD or a schedule (for the band)
+AUTOMATION = (R("ci.train_step"), R("ci.deploy_step"), R("schedule.job", trains=True))
 
 
 def evidence_path(ev: dict[str, Any]) -> str:
