@@ -138,7 +138,10 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
     out = Path(out_dir)
     hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
     previous = output.previous_run(hdir) if history else None
-    assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
+    from auditor.runner import stop_on_signals
+
+    with stop_on_signals():  # SIGTERM/SIGINT: children killed, exit 128 + signal, no report
+        assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
 
     try:
         rendered = {}
