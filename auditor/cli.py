@@ -67,7 +67,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 done; 1 below --fail-under; 2 usage or configuration error;
-    3 audit incomplete (only with --strict).
+    3 audit incomplete (only with --strict); 128+N stopped by signal N (130 SIGINT,
+    143 SIGTERM: child processes killed, no report written, history untouched).
     """
 
 
