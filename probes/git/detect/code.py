@@ -1,18 +1,13 @@
 """Python code and notebooks: ``git grep`` narrows the candidates (imports of known tools, and
 Great Expectations expectations called on objects built elsewhere) over the committed tree;
-only candidate files are read, and only real syntax counts (:mod:`code_ast`): imports found
-outside strings and comments, then uses confirmed with ``ast`` and matched against
-:mod:`code_rules`.
-
-Notebooks: code cells only (never outputs or markdown), IPython magics dropped, each cell
-parsed on its own; a notebook is bounded on its code, not on its file size, and any cell or
-file that cannot be read is reported, never skipped silently.
+only candidate files are read (:mod:`code_source`), and only real syntax counts
+(:mod:`code_ast`): imports found outside strings and comments, then uses confirmed with
+``ast`` and matched against :mod:`code_rules`.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +18,9 @@ from auditor.evidence import Evidence, Strength
 from probes.git.declare import Detector, Files
 from probes.git.detect import code_ast
 from probes.git.detect.code_rules import RULES, USES, boto3_tool
+from probes.git.detect.code_source import Source, parse, read_source
 from probes.git.detect.iac import CDK_CONSTRUCTS, cdk_evidence
-from probes.git.detect.words import serves
+from probes.git.detect.words import serves, trains
 from probes.git.gitcmd import GitError
 from probes.git.scan import Scan, pathspec
 from probes.git.source import Repo
@@ -74,20 +70,6 @@ def candidates(scan: Scan, out: bytes) -> list[str]:
 
 
 @dataclass
-class Source:
-    """The Python a file holds: one module per code cell for notebooks."""
-
-    path: str
-    text: str  # the Python text (notebook: code cells joined); line numbers are virtual for notebooks
-    cells: list[tuple[int, str]] = field(default_factory=list)  # (first virtual line, code)
-    file_line: Callable[[int], int] = lambda n: n  # virtual line → line in the file
-
-    @property
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
-
-
-@dataclass
 class FileResult:
     tools: dict[str, int] = field(default_factory=dict)  # tool → first import line (confirmed)
     unconfirmed: dict[str, int] = field(default_factory=dict)  # imports not yet checked for strings
@@ -101,81 +83,6 @@ def tool_of(path: str) -> str | None:
         return boto3_tool(path)
     tool = taxonomy().tool_for_import(path.replace("()", ""))
     return tool.name if tool else None
-
-
-def _read_source(scan: Scan, entry: Entry, text: str) -> Source | None:
-    if not entry.name.lower().endswith(".ipynb"):
-        return Source(entry.path, text)
-    return notebook_source(scan, entry, text)
-
-
-_MAGIC = ("%", "!", "?")
-
-
-def notebook_source(scan: Scan, entry: Entry, text: str) -> Source | None:
-    """Code cells of a notebook, bounded on code size; outputs and markdown are never read."""
-    try:
-        nb = json.loads(text)
-        cells = nb["cells"] if isinstance(nb, dict) else None
-        if not isinstance(cells, list):
-            raise ValueError("no cells")
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        scan.note(entry.path, f"invalid notebook: {str(exc).splitlines()[0][:120]}")
-        return None
-    source_keys = [m.start() for m in re.finditer(r'"source"\s*:', text)]
-    out_lines: list[str] = []
-    json_lines: list[int] = []
-    starts: list[tuple[int, str]] = []
-    for i, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        lines = [str(x) for x in src] if isinstance(src, list) else str(src).splitlines(keepends=True)
-        code = [ln.rstrip("\n") for ln in "".join(lines).split("\n")] if lines else []
-        if code and code[0].lstrip().startswith("%%"):
-            continue  # a cell magic: the cell is not Python
-        code = ["" if ln.lstrip().startswith(_MAGIC) else ln for ln in code]
-        key_line = text.count("\n", 0, source_keys[i]) + 1 if i < len(source_keys) else 1
-        listed = isinstance(src, list) and not re.match(r'"source"\s*:\s*\[[ \t]*"', text[source_keys[i]:]) \
-            if i < len(source_keys) else False
-        first = len(out_lines) + 1
-        starts.append((first, "\n".join(code)))
-        for k, ln in enumerate(code):
-            out_lines.append(ln)
-            json_lines.append(key_line + 1 + k if listed else key_line)
-        out_lines.append("")
-        json_lines.append(key_line)
-    size = sum(len(c) for _, c in starts)
-    if size > scan.max_file_bytes:
-        scan.note(entry.path, f"notebook code is {size} bytes, over the {scan.max_file_bytes}-byte "
-                              "cap; skipped")
-        return None
-    return Source(entry.path, "\n".join(out_lines), starts,
-                  lambda n: json_lines[n - 1] if 0 < n <= len(json_lines) else 1)
-
-
-def _parse(scan: Scan, src: Source) -> list[ast.Module]:
-    """Modules for the file (one per notebook cell); invalid code is reported."""
-    if not src.cells:
-        try:
-            return [ast.parse(src.text)]
-        except (SyntaxError, ValueError, RecursionError) as exc:
-            scan.note(src.path, f"invalid Python: line {getattr(exc, 'lineno', '?')}: "
-                                f"{getattr(exc, 'msg', type(exc).__name__)}")
-            return []
-    mods, bad = [], []
-    for first, code in src.cells:
-        try:
-            mod = compile(code, src.path, "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        except (SyntaxError, ValueError, RecursionError) as exc:
-            bad.append(src.file_line(first + (getattr(exc, "lineno", 1) or 1) - 1))
-            continue
-        ast.increment_lineno(mod, first - 1)
-        mods.append(mod)
-    if bad:
-        scan.note(src.path, f"{len(bad)} code cell(s) are not valid Python 3 (first at line {bad[0]}); "
-                            "those cells were skipped")
-    return mods
 
 
 def _use_candidates(masked: str, names: list[str]) -> bool:
@@ -203,7 +110,7 @@ def _tool_imports(src: Source, modules: list[tuple[int, str]]) -> dict[str, int]
 
 def confirmed_imports(scan: Scan, entry: Entry, text: str) -> dict[str, int]:
     """Tools a file really imports (import statements outside strings and comments)."""
-    src = _read_source(scan, entry, text)
+    src = read_source(scan, entry, text)
     if src is None:
         return {}
     _, modules, _ = code_ast.imported(code_ast.mask(src.text))
@@ -214,7 +121,7 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
     """One candidate file. A file that never calls what it imports (on its raw text) stops
     early: its imports are confirmed later, and only if they would show something new."""
     res = FileResult()
-    src = _read_source(scan, entry, text)
+    src = read_source(scan, entry, text)
     if src is None:
         return res
     bound, modules, error = code_ast.imported(src.text)
@@ -235,7 +142,7 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
     expects = gx_in_repo and re.search(_EXPECT, masked) is not None
     if not expects and not _use_candidates(masked, names):
         return res  # imported only
-    mods = _parse(scan, src)
+    mods = parse(scan, src)
     if not mods:
         return res
     found, strings = code_ast.uses(mods, bound, with_strings="models:/" in src.text)
@@ -319,7 +226,7 @@ def _attrs(signal: str, use, lines: list[str]) -> dict | None:
     """Attributes a signal carries; None when the use does not show the signal after all."""
     if signal == "registry.usage":
         name = use.keywords.get("registered_model_name") or use.keywords.get("name")
-        if not isinstance(name, str):
+        if not (isinstance(name, str) and re.fullmatch(r"[\w.-]+", name)):  # a constant name only
             strs = [a for a in use.args if isinstance(a, str) and re.fullmatch(r"[\w.-]+", a)]
             name = strs[-1] if strs and use.path.endswith("register_model") else None
         return {"model": name, "link_keys": [f"model:{name}"] if name else None}
@@ -333,8 +240,6 @@ def _attrs(signal: str, use, lines: list[str]) -> dict | None:
 
 
 def _trains(text: str) -> bool:
-    from probes.git.detect.words import trains
-
     return trains(text)
 
 

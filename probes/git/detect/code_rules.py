@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from probes.git.detect.code_ast import Use
 
@@ -250,7 +249,3 @@ def boto3_tool(path: str) -> str | None:
     if not m:
         return None
     return BOTO3_TOOLS.get(m.group(1), f"aws:{m.group(1)}")
-
-
-def keyword_values(use: Use) -> dict[str, Any]:
-    return use.keywords
