@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from auditor.evidence import Evidence, Strength
 from probes.git.declare import Detector
+from probes.git.gitcmd import GitError
 from probes.git.scan import Scan
+from probes.git.source import split_credentials
 
 WINDOW_DAYS = 90
 TAG_WINDOW_DAYS = 180
+#: hashed author identities kept per repository (tempo counts a person once across repositories)
+MAX_IDENTITIES = 1000
 
 
 def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidence]:
@@ -30,12 +35,14 @@ def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidenc
     strength = Strength.OPERATING if recent else Strength.CONFIGURED
     yield scan.ev("vcs.repository", strength, "", None, tool="git", head=head, ref=scan.repo.ref,
                   commits_sampled=len(rows), commits_last_90_days=len(recent), truncated=truncated,
-                  last_commit=_iso(last) if last else None)
+                  last_commit=_iso(last) if last else None, remote=_remote(scan))
     yield scan.ev("tempo.commits_per_week", Strength.OPERATING if recent else Strength.CONFIGURED,
                   "", None, value=round(len(recent) / (WINDOW_DAYS / 7), 2), unit="per_week",
                   window_days=WINDOW_DAYS, lower_bound=truncated and len(recent) == len(rows))
+    authors = {r[2] for r in recent}
     yield scan.ev("tempo.active_authors", strength, "", None,
-                  value=len({r[2] for r in recent}), unit="count", window_days=WINDOW_DAYS)
+                  value=len(authors), unit="count", window_days=WINDOW_DAYS,
+                  identities=sorted(_identity(a) for a in authors)[:MAX_IDENTITIES])
     if last is not None:
         yield scan.ev("tempo.days_since_last_commit", strength, "", None,
                       value=round(max(0.0, now - last) / 86400, 1), unit="days")
@@ -59,6 +66,23 @@ def _tags(scan: Scan, now: float) -> Iterator[Evidence]:
     yield scan.ev("tempo.tags_per_month", Strength.OPERATING if recent else Strength.CONFIGURED,
                   "", None, value=round(len(recent) / (TAG_WINDOW_DAYS / 30), 2), unit="per_month",
                   window_days=TAG_WINDOW_DAYS)
+
+
+def _identity(email: str) -> str:
+    """A person across repositories, without their address in the report."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def _remote(scan: Scan) -> str | None:
+    """Where the repository lives, for links to its files: the clone URL of a URL target,
+    else the ``origin`` remote of a local repository (credentials removed)."""
+    if not scan.repo.display.startswith("file:"):
+        return scan.repo.display
+    try:
+        url = scan.repo.git.text("config", "--get", "remote.origin.url", check=False).strip()
+    except GitError:
+        return None
+    return split_credentials(url)[1] if url else None
 
 
 def _iso(ts: float) -> str:

@@ -87,6 +87,25 @@ def detect(scan: Scan) -> Iterator[Evidence]:
     for entry in scan.find(is_conda_env):
         yield from _conda(scan, entry)
     yield from _declared_tools(scan)
+    yield from _package_versions(scan)
+
+
+#: pinned packages listed per repository in ``env.packages`` (inventory compares them)
+MAX_PACKAGES = 500
+
+
+def _package_versions(scan: Scan) -> Iterator[Evidence]:
+    """One informational ``env.packages`` per repository: the exact version of each declared
+    Python package that is pinned or locked, so inventory can show the same package at
+    different versions across teams."""
+    pins = {name: where.version or scan.locked_versions.get(name)
+            for name, where in sorted(scan.declared.items())}
+    pins = {name: version for name, version in pins.items() if version}
+    if not pins:
+        return
+    first = min(scan.declared.values(), key=lambda d: (d.path, d.line))
+    yield scan.ev("env.packages", D, first.path, None, ecosystem="python",
+                  versions=dict(list(pins.items())[:MAX_PACKAGES]), count=len(pins))
 
 
 def _record(scan: Scan, name: str, version: str | None, path: str, line: int) -> None:
