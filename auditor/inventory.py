@@ -22,6 +22,27 @@ def _minor(version: str) -> str:
     return f"{m.group(1)}.{m.group(2) or 0}" if m else version
 
 
+def _versions_in(ev: Evidence) -> list[tuple[str, str, str]]:
+    """(kind, name, version) an evidence shows: the pinned Python packages of a repository
+    (``env.packages``), a catalogued tool's package version, an image's tag, a server's
+    version. A dependency is named by its package, so a tool and its package are one row."""
+    attrs = ev.attributes
+    if ev.signal == "env.packages":
+        pins = attrs.get("versions")
+        eco = str(attrs.get("ecosystem") or "package")
+        return [("package", str(n), str(v)) for n, v in sorted(pins.items()) if v] \
+            if isinstance(pins, dict) and eco == "python" else []
+    tool, version = attrs.get("tool"), attrs.get("version")
+    if not tool or not version or version in ("unknown", "digest", "latest"):
+        return []
+    tool = str(tool)
+    if tool.startswith(("image:", "base-image:")):
+        return [("image", tool.split(":", 1)[1], str(version))]
+    if ev.signal.startswith("tool."):  # a library the code declares or imports
+        return [("package", str(attrs.get("package") or tool), str(version))]
+    return [("tool", tool, str(version))]
+
+
 def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Taxonomy) -> dict[str, Any]:
     by_name = {t.name: t for t in targets}
 
@@ -50,22 +71,27 @@ def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Tax
                            "category_title": taxonomy.categories.get(category, category),
                            "tools": [e["tool"] for e in entries]})
 
-    # Versions of the same tool across targets.
+    # Versions of the same tool across targets (mismatches), and of each tool, package and
+    # image across teams (drift).
     versions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    seen_as: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for ev in evidence:
+        for kind, name, version in _versions_in(ev):
+            seen_as[(kind, name)][version].add(ev.target)
         tool, version = ev.attributes.get("tool"), ev.attributes.get("version")
         if tool and version:
             versions[str(tool)][str(version)].add(ev.target)
+    for t in tools:
+        t["versions"] = [{"version": v, "targets": sorted(ts),
+                          "teams": sorted({_team(by_name, n) for n in ts})}
+                         for v, ts in sorted(versions.get(t["tool"], {}).items())]
     drift = []
-    for tool in sorted(versions):
-        seen = versions[tool]
+    for (kind, name), seen in sorted(seen_as.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if len(seen) > 1:
-            drift.append({
-                "tool": tool,
-                "versions": [{"version": v, "targets": sorted(ts),
-                              "teams": sorted({_team(by_name, t) for t in ts})}
-                             for v, ts in sorted(seen.items())],
-            })
+            rows = [{"version": v, "targets": sorted(ts), "teams": sorted({_team(by_name, n) for n in ts})}
+                    for v, ts in sorted(seen.items())]
+            drift.append({"tool": name, "kind": kind, "versions": rows,
+                          "across_teams": len({team for r in rows for team in r["teams"]}) > 1})
 
     # Client/server mismatches: "<tool>" declared by code vs "<tool>-server" observed.
     mismatches = []

@@ -57,8 +57,11 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
         items = "; ".join(f"{s['category_title']}: {', '.join(s['tools'])}"
                           for s in assessment["inventory"]["sprawl"])
         console.print(f"\nTool sprawl: {items}")
-    if assessment["inventory"]["drift"]:
-        console.print("Version drift: " + ", ".join(d["tool"] for d in assessment["inventory"]["drift"]))
+    drift = assessment["inventory"]["drift"]
+    if drift:
+        console.print("Version drift: " + ", ".join(
+            f"{d['tool']} ({d.get('kind', 'tool')}: {', '.join(v['version'] for v in d['versions'])})"
+            for d in drift))
     n_unobs = len(assessment["unobserved"])
     if assessment["partial"]:
         console.print(f"\n[yellow]Partial audit:[/] {n_unobs} source(s) not observed — see the report.")

@@ -46,4 +46,6 @@ class MarkdownReport:
                                   placements=view.placements_sorted(assessment),
                                   stage_of=stage_of[primary], rollup_line=view.rollup_line,
                                   assumptions=view.assumptions(shown),
-                                  changes=view.change_lines(assessment))
+                                  changes=view.change_lines(assessment),
+                                  tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
+                                  versions_text=view.versions_text)

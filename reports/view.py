@@ -208,3 +208,24 @@ def short_locator(locator: str) -> str:
     name = unquote(loc.repo.rstrip("/").rsplit("/", 1)[-1]).removesuffix(".git")
     where = f" · {loc.display_path}" + (f":{loc.line}" if loc.line else "") if loc.path else ""
     return f"{name}@{loc.sha[:7]}{where}"
+
+
+_COMBINED = {"sum": "sum of", "most_recent": "most recent of", "oldest": "oldest of",
+             "median": "median of", "distinct": "distinct people across"}
+
+
+def tempo_window(row: dict[str, Any]) -> str:
+    return f"last {row['window_days']} days" if row.get("window_days") else "—"
+
+
+def tempo_combined(row: dict[str, Any]) -> str:
+    """How a scope's figure was made from its targets' ('most recent of 3 targets')."""
+    n = row.get("targets", 1)
+    if n <= 1:
+        return "—"
+    return f"{_COMBINED.get(row.get('combined', ''), row.get('combined', ''))} {n} targets"
+
+
+def versions_text(versions: list[dict[str, Any]]) -> str:
+    """'2.9.0 (retention), 3.1.0 (risk)'."""
+    return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
