@@ -1,4 +1,5 @@
-"""capabilities.csv: one row per scope and capability, for spreadsheets and compliance reviews."""
+"""capabilities.csv: one row per framework, scope and capability the framework requires (and
+one per capability no requested framework requires), for spreadsheets and compliance reviews."""
 
 from __future__ import annotations
 
@@ -15,15 +16,32 @@ class CsvReport:
 
     def render(self, assessment: dict[str, Any]) -> str:
         evidence = view.evidence_index(assessment)
-        stage_of = view.framework_stage_of(assessment)[assessment["frameworks"][0]["id"]]
+        stage_of = view.framework_stage_of(assessment)
         order = view.framework_order(assessment)
+        changes = assessment.get("changes") or {}
+        before = {(c["scope"]["kind"], c["scope"]["name"], c["capability"]): c["from"]
+                  for c in changes.get("capabilities", [])}
+        had_previous = bool(changes.get("previous_run"))
+        caps = sorted(assessment["capabilities"],
+                      key=lambda c: (view.scope_key(c["scope"]), order.get(c["id"], 999), c["id"]))
+        required = {cid for table in stage_of.values() for cid in table}
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["scope_kind", "scope", "stage", "capability", "title", "status", "waived",
-                    "evidence_count", "locators"])
-        for c in sorted(assessment["capabilities"],
-                        key=lambda c: (view.scope_key(c["scope"]), order.get(c["id"], 999), c["id"])):
-            w.writerow([c["scope"]["kind"], c["scope"]["name"], stage_of.get(c["id"], ""), c["id"], c["title"],
-                        c["status"], "yes" if "waiver" in c else "", len(c["evidence"]),
+        w.writerow(["framework", "scope_kind", "scope", "stage", "capability", "title", "status",
+                    "previous_status", "waived", "evidence_count", "locators"])
+
+        def row(framework: str, stage: Any, c: dict[str, Any]) -> None:
+            key = (c["scope"]["kind"], c["scope"]["name"], c["id"])
+            w.writerow([framework, c["scope"]["kind"], c["scope"]["name"], stage, c["id"], c["title"],
+                        c["status"], before.get(key, c["status"]) if had_previous else "", "yes" if "waiver" in c else "",
+                        len(c["evidence"]),
                         " ".join(evidence[e]["locator"] for e in c["evidence"][:5] if e in evidence)])
+
+        for fw in assessment["frameworks"]:
+            for c in caps:
+                if c["id"] in stage_of[fw["id"]]:
+                    row(fw["id"], stage_of[fw["id"]][c["id"]], c)
+        for c in caps:
+            if c["id"] not in required:
+                row("", "", c)
         return buf.getvalue()

@@ -1,5 +1,6 @@
-"""JUnit XML: one test suite per scope, one test case per capability the framework requires.
-CI systems show unmet capabilities as failures and unknown ones as skipped."""
+"""JUnit XML: one test suite per framework and scope, one test case per capability the
+framework requires. CI systems show unmet capabilities as failures and unknown ones as
+skipped. A last suite lists what changed since the previous run: a regression fails."""
 
 from __future__ import annotations
 
@@ -9,47 +10,68 @@ from xml.sax.saxutils import escape, quoteattr
 from reports import view
 
 
+def _suite(name: str, cases: list[str], failures: int, skipped: int) -> str:
+    return (f"  <testsuite name={quoteattr(name)} tests=\"{len(cases)}\" failures=\"{failures}\" "
+            f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(cases) + "\n  </testsuite>")
+
+
 class JunitReport:
     name = "junit"
     filename = "junit.xml"
 
     def render(self, assessment: dict[str, Any]) -> str:
-        fw = assessment["frameworks"][0]
-        stage_of = view.framework_stage_of(assessment)[fw["id"]]
-        order = view.framework_order(assessment)
+        stage_of = view.framework_stage_of(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         evidence = view.evidence_index(assessment)
+        several = len(assessment["frameworks"]) > 1
         suites = []
         total = failures = skipped = 0
-        for p in view.placements_sorted(assessment):
-            if p["framework"] != fw["id"]:
-                continue
-            key = (p["scope"]["kind"], p["scope"]["name"])
-            caps = sorted((c for c in by_scope[key] if c["id"] in stage_of),
-                          key=lambda c: (order[c["id"]], c["id"]))
+        for fw in assessment["frameworks"]:
+            order = {c: i for i, c in enumerate(stage_of[fw["id"]])}
+            for p in view.placements_sorted(assessment):
+                if p["framework"] != fw["id"]:
+                    continue
+                caps = sorted((c for c in by_scope[(p["scope"]["kind"], p["scope"]["name"])]
+                               if c["id"] in stage_of[fw["id"]]),
+                              key=lambda c: (stage_of[fw["id"]][c["id"]], order[c["id"]]))
+                cases = []
+                s_fail = s_skip = 0
+                for c in caps:
+                    name = quoteattr(f"stage {stage_of[fw['id']][c['id']]}: {c['title']}")
+                    cls = quoteattr(f"{fw['id']}.{p['scope']['kind']}.{p['scope']['name']}")
+                    body = ""
+                    if c["status"] == "unknown" and "waiver" not in c:
+                        s_skip += 1
+                        why = c.get("reason") or "; ".join(c.get("unobserved", []))
+                        body = f'<skipped message={quoteattr("unknown: " + why)}/>'
+                    elif c["status"] != "met" and "waiver" not in c:
+                        s_fail += 1
+                        step = next((b["next_step"] for b in p["blockers"] + p["unsettled"]
+                                     if b["capability"] == c["id"]), "")
+                        body = (f'<failure message={quoteattr(c["status"])} type="capability">'
+                                f"{escape(step)}</failure>")
+                    cited = "\n".join(evidence[e]["locator"] for e in c["evidence"] if e in evidence)
+                    out = f"<system-out>{escape(cited)}</system-out>" if cited else ""
+                    cases.append(f"    <testcase classname={cls} name={name}>{body}{out}</testcase>")
+                total, failures, skipped = total + len(caps), failures + s_fail, skipped + s_skip
+                prefix = f"{fw['id']} " if several else ""
+                suites.append(_suite(f"{prefix}{view.scope_plain(p['scope'])}: stage "
+                                     f"{view.stage_text(p)} ({p['stage_name']})", cases, s_fail, s_skip))
+        changes = assessment.get("changes") or {}
+        moved = changes.get("placements", []) + changes.get("capabilities", [])
+        if moved:
             cases = []
-            s_fail = s_skip = 0
-            for c in caps:
-                name = quoteattr(f"stage {stage_of[c['id']]}: {c['title']}")
-                cls = quoteattr(f"{fw['id']}.{p['scope']['kind']}.{p['scope']['name']}")
+            lines = view.change_lines(assessment)
+            regressions = 0
+            for change, line in zip(moved, lines, strict=True):
                 body = ""
-                if c["status"] == "unknown":
-                    s_skip += 1
-                    body = f'<skipped message={quoteattr("not observed: " + "; ".join(c.get("unobserved", [])))}/>'
-                elif c["status"] != "met" and "waiver" not in c:
-                    s_fail += 1
-                    cap_next = next((b["next_step"] for b in p["blockers"] if b["capability"] == c["id"]), "")
-                    body = (f'<failure message={quoteattr(c["status"])} type="capability">'
-                            f"{escape(cap_next)}</failure>")
-                cited = "\n".join(evidence[e]["locator"] for e in c["evidence"] if e in evidence)
-                out = f"<system-out>{escape(cited)}</system-out>" if cited else ""
-                cases.append(f"    <testcase classname={cls} name={name}>{body}{out}</testcase>")
-            total += len(caps)
-            failures += s_fail
-            skipped += s_skip
-            suite_name = quoteattr(f"{p['scope']['kind']} {p['scope']['name']}: stage {p['stage']} ({p['stage_name']})")
-            suites.append(f"  <testsuite name={suite_name} tests=\"{len(caps)}\" failures=\"{s_fail}\" "
-                          f"skipped=\"{s_skip}\" errors=\"0\">\n" + "\n".join(cases) + "\n  </testsuite>")
+                if view.regressed(change):
+                    regressions += 1
+                    body = f'<failure message="regression" type="change">{escape(line)}</failure>'
+                cases.append(f"    <testcase classname=\"changes\" name={quoteattr(line)}>{body}</testcase>")
+            total, failures = total + len(cases), failures + regressions
+            suites.append(_suite("changes since the previous run", cases, regressions, 0))
+        title = " ".join(fw["id"] for fw in assessment["frameworks"])
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                f'<testsuites name="mlops-auditor {escape(fw["id"])}" tests="{total}" failures="{failures}" '
+                f'<testsuites name="mlops-auditor {escape(title)}" tests="{total}" failures="{failures}" '
                 f'skipped="{skipped}">\n' + "\n".join(suites) + "\n</testsuites>\n")

@@ -1,16 +1,106 @@
-"""SARIF 2.1.0: capabilities that block the next stage, as results code-scanning UIs can show.
-A result points at the file of its partial evidence when there is one in a repository."""
+"""SARIF 2.1.0 for code scanning (GitHub accepts it as uploaded).
+
+One run per audited repository, so a finding never lands on another repository's file: each
+run names its repository and commit (``versionControlProvenance``) and the root its paths
+are relative to (``originalUriBaseIds``), and has its own ``automationDetails.id`` (GitHub's
+category). A result is a capability that blocks the repository's next stage, on every
+requested framework. Every result is located — GitHub rejects the whole upload otherwise:
+at the file and line of the evidence that makes the capability partial, else at the
+repository's front door (its README or manifest, line 1), where a gap with no file of its
+own is fixed or documented. Fingerprints depend on the framework and the capability, not on
+lines, so an alert survives edits and closes when the capability is met.
+
+Teams and the organisation are not repositories: their placements are in the other formats.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 from typing import Any
 
 from reports import view
 
-_GIT_LOCATOR = re.compile(r"^git\+[^#]+#(?P<path>[^:]+)(?::(?P<line>\d+))?$")
-_LEVEL = {"unmet": "warning", "partial": "note", "unknown": "none"}
+#: Result level by the blocker's status: a missing capability is a warning, a partial one a
+#: note; an unknown one (it blocks only under --strict) a note too, never an accusation.
+LEVEL = {"unmet": "warning", "partial": "note", "unknown": "note"}
+
+#: Capabilities that are security controls: GitHub shows their results with a security
+#: severity (medium), the rest as quality findings.
+SECURITY = {"access_control": "5.0", "security_controls": "5.0", "audit_logging": "4.0"}
+
+#: Files that stand for a repository as a whole, in order of preference.
+FRONT_DOORS = ("README.md", "README.rst", "README.txt", "README", "pyproject.toml", "setup.py",
+               "setup.cfg", "requirements.txt", "Dockerfile")
+BASE_ID = "SRCROOT"
+MAX_RELATED = 10
+
+
+def _fingerprint(framework: str, capability: str) -> str:
+    return hashlib.sha256(f"{framework}\0{capability}".encode()).hexdigest()[:32]
+
+
+class _Repository:
+    """What one audited repository's evidence says about where its files are."""
+
+    def __init__(self, target: str, evidence: list[dict[str, Any]], remote: str | None):
+        self.target = target
+        self.paths: dict[str, dict[str, Any]] = {}   # evidence id → {"path", "line"}
+        self.repo = self.sha = None
+        for ev in evidence:
+            loc = view.git_locator(ev["locator"])
+            if loc is None:
+                continue
+            self.repo, self.sha = self.repo or loc.repo, self.sha or loc.sha
+            if ev["signal"] == "vcs.repository":
+                self.repo, self.sha = loc.repo, loc.sha
+            if loc.path:
+                self.paths[ev["id"]] = {"path": loc.path, "line": loc.line}
+        web = view.web_base(remote or self.repo)
+        self.uri = web[0] if web else (remote or self.repo)
+
+    def front_door(self) -> dict[str, Any]:
+        cited = {p["path"] for p in self.paths.values()}
+        for name in FRONT_DOORS:
+            if name in cited:
+                return {"path": name, "line": 1}
+        return {"path": min(cited) if cited else "README.md", "line": 1}
+
+    def run_header(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.repo:
+            root = self.repo if self.repo.startswith("file:") else self.uri
+            out["originalUriBaseIds"] = {BASE_ID: {"uri": root.rstrip("/") + "/"}}
+        if self.uri and self.sha:
+            out["versionControlProvenance"] = [{"repositoryUri": self.uri, "revisionId": self.sha,
+                                                "mappedTo": {"uriBaseId": BASE_ID}}]
+        return out
+
+
+def _location(place: dict[str, Any], message: str | None = None, index: int | None = None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": place["path"], "uriBaseId": BASE_ID},
+                                "region": {"startLine": place.get("line") or 1}}
+    loc: dict[str, Any] = {"physicalLocation": physical}
+    if index is not None:
+        loc["id"] = index
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def _rule(b: dict[str, Any], stage: int) -> dict[str, Any]:
+    props: dict[str, Any] = {"tags": ["mlops", "maturity"], "precision": "high",
+                             "problem.severity": "warning"}
+    if b["capability"] in SECURITY:
+        props["tags"].append("security")
+        props["security-severity"] = SECURITY[b["capability"]]
+    return {"id": b["capability"], "name": "".join(w.title() for w in b["capability"].split("_")),
+            "shortDescription": {"text": f"{b['title']} is missing or incomplete"},
+            "fullDescription": {"text": f"{b['title']} is required by stage {stage} of the maturity framework."},
+            "help": {"text": f"Next step: {b['next_step']}",
+                     "markdown": f"**{b['title']}**\n\nNext step: {b['next_step']}"},
+            "defaultConfiguration": {"level": "warning"},
+            "properties": props}
 
 
 class SarifReport:
@@ -18,44 +108,78 @@ class SarifReport:
     filename = "mlops-audit.sarif"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        titles = view.framework_titles(assessment)
+        remotes = view.repository_remotes(assessment)
         evidence = view.evidence_index(assessment)
-        caps = {c["id"]: c for c in assessment["capabilities"]}
-        rules, rule_index, results = [], {}, []
+        by_target: dict[str, list[dict[str, Any]]] = {}
+        for ev in assessment["evidence"]:
+            by_target.setdefault(ev["target"], []).append(ev)
+        caps = {(c["scope"]["name"], c["id"]): c for c in assessment["capabilities"]
+                if c["scope"]["kind"] == "target"}
+        projects: dict[str, list[dict[str, Any]]] = {}
         for p in view.placements_sorted(assessment):
-            if p["scope"]["kind"] != "target" or p["framework"] != assessment["frameworks"][0]["id"]:
-                continue
+            if p["scope"]["kind"] == "target":
+                projects.setdefault(p["scope"]["name"], []).append(p)
+        runs = [self._run(assessment, name, placements, _Repository(name, by_target.get(name, []),
+                                                                     remotes.get(name)),
+                          caps, evidence, titles)
+                for name, placements in sorted(projects.items())]
+        if not runs:  # nothing to place: an empty run still clears earlier alerts
+            runs = [{"tool": self._tool(assessment, []), "results": []}]
+        doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+               "runs": runs}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    @staticmethod
+    def _tool(assessment: dict[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"driver": {"name": "mlops-auditor", "version": assessment["tool"]["version"],
+                           "semanticVersion": assessment["tool"]["version"], "rules": rules}}
+
+    def _run(self, assessment: dict[str, Any], name: str, placements: list[dict[str, Any]],
+             repo: _Repository, caps: dict, evidence: dict, titles: dict[str, str]) -> dict[str, Any]:
+        rules: list[dict[str, Any]] = []
+        rule_index: dict[str, int] = {}
+        results = []
+        for p in placements:
+            nxt = p["next_stage"]
             for b in p["blockers"]:
-                if b["capability"] not in rule_index:
-                    rule_index[b["capability"]] = len(rules)
-                    rules.append({"id": b["capability"], "name": b["capability"],
-                                  "shortDescription": {"text": b["title"]},
-                                  "help": {"text": b["next_step"]}})
+                cid = b["capability"]
+                if cid not in rule_index:
+                    rule_index[cid] = len(rules)
+                    rules.append(_rule(b, nxt["stage"]))
+                cited = [i for i in caps.get((name, cid), {}).get("evidence", []) if i in repo.paths]
+                primary = repo.paths[cited[0]] if cited else repo.front_door()
+                why = f" {b['reason']}." if b.get("reason") else ""
+                where = "" if cited else " Nothing in the repository shows it yet."
                 result: dict[str, Any] = {
-                    "ruleId": b["capability"], "ruleIndex": rule_index[b["capability"]],
-                    "level": _LEVEL[b["status"]],
-                    "message": {"text": f"{p['scope']['name']}: {b['title']} is {b['status']}; it blocks "
-                                        f"stage {p['next_stage']['stage']} ({p['next_stage']['name']}). "
-                                        f"{b['next_step']}"},
+                    "ruleId": cid, "ruleIndex": rule_index[cid], "kind": "fail",
+                    "level": LEVEL[b["status"]],
+                    "message": {"text": f"{b['title']} is {b['status']} in {name}: it blocks stage "
+                                        f"{nxt['stage']} ({nxt['name']}) of {titles[p['framework']]}."
+                                        f"{why}{where} Next step: {b['next_step']}"},
+                    "locations": [_location(primary)],
+                    "partialFingerprints": {"mlopsAuditorFinding/v1": _fingerprint(p["framework"], cid)},
+                    "properties": {"framework": p["framework"], "capability": cid,
+                                   "status": b["status"], "blocks_stage": nxt["stage"],
+                                   "placed_at": p["stage"], "provisional": p["provisional"]},
                 }
-                cap = next((c for c in assessment["capabilities"] if c["id"] == b["capability"]
-                            and c["scope"] == p["scope"]), caps.get(b["capability"]))
-                locs = []
-                for eid in (cap or {}).get("evidence", [])[:3]:
-                    m = _GIT_LOCATOR.match(evidence.get(eid, {}).get("locator", ""))
-                    if m:
-                        region = {"startLine": int(m.group("line"))} if m.group("line") else None
-                        loc = {"physicalLocation": {"artifactLocation": {"uri": m.group("path")}}}
-                        if region:
-                            loc["physicalLocation"]["region"] = region
-                        locs.append(loc)
-                if locs:
-                    result["locations"] = locs
+                related = [_location(repo.paths[i], evidence[i]["signal"], n)
+                           for n, i in enumerate(cited[1:MAX_RELATED + 1], 1)]
+                if related:
+                    result["relatedLocations"] = related
                 results.append(result)
-        doc = {
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "mlops-auditor", "version": assessment["tool"]["version"],
-                                          "rules": rules}},
-                      "results": results}],
+        changes = assessment.get("changes") or {}
+        mine = [c for c in changes.get("placements", []) + changes.get("capabilities", [])
+                if c["scope"] == {"kind": "target", "name": name}]
+        run: dict[str, Any] = {
+            "tool": self._tool(assessment, rules),
+            "automationDetails": {"id": f"mlops-auditor/{name}/"},
+            **repo.run_header(),
+            "results": results,
+            "properties": {"target": name,
+                           "placements": [{"framework": p["framework"], "stage": p["stage"],
+                                           "stage_name": p["stage_name"],
+                                           "provisional": p["provisional"]} for p in placements],
+                           "changes_since_previous_run": mine},
         }
-        return json.dumps(doc, indent=2) + "\n"
+        return run

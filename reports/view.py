@@ -122,7 +122,7 @@ def regressed(change: dict[str, Any]) -> bool:
 
 # ---- where evidence lives: git locators and their web pages ---------------------------------
 
-_GIT_LOCATOR = re.compile(r"^git\+(?P<repo>.+?)@(?P<sha>[0-9a-f]{40})"
+_GIT_LOCATOR = re.compile(r"^git\+(?P<repo>.+?)@(?P<sha>[0-9a-f]+)"
                           r"(?:#(?P<path>.+?)(?::(?P<line>\d+))?)?$")
 _SCP_REMOTE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
 
