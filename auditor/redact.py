@@ -16,6 +16,9 @@ MASK = "***"
 _SECRET_NAME = (r"[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|"
                 r"private[_-]?key|credential)s?[A-Za-z0-9_.-]*")
 
+#: lower-case words of which a secret-naming key holds one (``password``, ``api_key`` ...)
+_SECRET_WORDS = ("passw", "secret", "token", "key", "credential")
+
 
 def _basic_credentials(match: re.Match[str]) -> str:
     """``Basic <base64>`` is masked when the base64 decodes to ``user:password``; prose such
@@ -28,58 +31,62 @@ def _basic_credentials(match: re.Match[str]) -> str:
     return match.group("pre") + MASK if ":" in decoded else match.group(0)
 
 
-_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+#: (needles, pattern, replacement): a pattern runs only on text holding one of its needles
+#: (lower-cased); most strings hold none and are returned untouched.
+_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # user:password@ in URLs (http, https, git, ssh, s3 ...)
-    (re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\g<scheme>" + MASK + "@"),
+    (("://",), re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\g<scheme>" + MASK + "@"),
     # token-only userinfo: https://ghp_xxx@host
-    (re.compile(r"(?P<scheme>https?://)[^/\s:@]{16,}@"), r"\g<scheme>" + MASK + "@"),
+    (("://",), re.compile(r"(?P<scheme>https?://)[^/\s:@]{16,}@"), r"\g<scheme>" + MASK + "@"),
     # webhook URLs whose path is the secret: Slack, Teams (incl. Power Automate), Discord,
     # Mattermost/Rocket.Chat/GitLab-style https://host/.../hooks/<token>
-    (re.compile(r"(?i)(?P<pre>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+"),
+    (("hooks.slack",), re.compile(r"(?i)(?P<pre>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+"),
      r"\g<pre>" + MASK),
-    (re.compile(r"(?i)(?P<pre>https?://[A-Za-z0-9.-]*\.webhook\.office\.com/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (re.compile(r"(?i)(?P<pre>https?://outlook\.office(?:365)?\.com/webhook/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (re.compile(r"(?i)(?P<pre>https?://(?:[a-z0-9-]+\.)*discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)"
+    (("webhook.office",), re.compile(r"(?i)(?P<pre>https?://[A-Za-z0-9.-]*\.webhook\.office\.com/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (("outlook.office",), re.compile(r"(?i)(?P<pre>https?://outlook\.office(?:365)?\.com/webhook/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (("discord",), re.compile(r"(?i)(?P<pre>https?://(?:[a-z0-9-]+\.)*discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)"
                 r"[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (re.compile(r"(?i)(?P<pre>https?://[^\s/'\"<>]+/(?:[^\s'\"<>?#]*/)?(?:hooks|webhooks?)/)"
+    (("hook",), re.compile(r"(?i)(?P<pre>https?://[^\s/'\"<>]+/(?:[^\s'\"<>?#/]+/)*?(?:hooks|webhooks?)/)"
                 r"(?=[^\s'\"<>?#]*[0-9])(?=[^\s'\"<>?#]*[A-Za-z])[^\s'\"<>?#]{8,}"), r"\g<pre>" + MASK),
     # signed-URL and token query parameters (Azure SAS sig=, S3 presigned, ?token=, ?code= ...)
-    (re.compile(r"(?i)(?P<pre>[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|"
+    (("sig=", "signature", "token", "auth=", "key", "code=", "passw", "secret", "credential"),
+     re.compile(r"(?i)(?P<pre>[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|"
                 r"x-amz-credential|x-goog-signature|x-goog-credential|token|access_token|"
                 r"id_token|refresh_token|private_token|auth|api_key|apikey|key|code|password|"
                 r"secret|client_secret)=)[^&\s'\"<>#]+"), r"\g<pre>" + MASK),
     # Azure connection strings
-    (re.compile(r"(?i)(?P<pre>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s'\"]+"),
+    (("accountkey", "sharedaccess"), re.compile(r"(?i)(?P<pre>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s'\"]+"),
      r"\g<pre>" + MASK),
     # Authorization headers (also quoted, as in JSON: "Authorization": "Basic ...")
-    (re.compile(r"(?i)\b(authorization|proxy-authorization)(['\"]?)\s*[:=]\s*(['\"]?)"
+    (("authorization",), re.compile(r"(?i)\b(authorization|proxy-authorization)(['\"]?)\s*[:=]\s*(['\"]?)"
                 r"(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)?\s*[^\s'\",]+"),
      r"\1\2: \3" + MASK),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + MASK),
-    (re.compile(r"(?i)(?P<pre>\bbasic\s+)(?P<b64>[A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
+    (("bearer",), re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + MASK),
+    (("basic",), re.compile(r"(?i)(?P<pre>\bbasic\s+)(?P<b64>[A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
     # curl -u user:password / --user user:password
-    (re.compile(r"(?P<pre>\bcurl\b[^\n]*?\s(?:-u\s*|--user[\s=]+)(?P<q>['\"]?)(?!\$)[^\s'\":]+:)"
+    (("curl",), re.compile(r"(?P<pre>\bcurl\b[^\n]*?\s(?:-u\s*|--user[\s=]+)(?P<q>['\"]?)(?!\$)[^\s'\":]+:)"
                 r"(?!\$)[^\s'\"]+"), r"\g<pre>" + MASK),
     # well-known token shapes
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MASK),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}\b"), MASK),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), MASK),
-    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
-    (re.compile(r"\bdapi[a-f0-9]{32}\b"), MASK),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
+    (("gh",), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
+    (("github_pat",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MASK),
+    (("glpat-",), re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}\b"), MASK),
+    (("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), MASK),
+    (("akia", "asia"), re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    (("dapi",), re.compile(r"\bdapi[a-f0-9]{32}\b"), MASK),
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
+    (("private key",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
     # `docker login -p VALUE` and friends
-    (re.compile(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
+    (("login",), re.compile(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
     # --password VALUE, --api-token VALUE (a flag, then its value)
-    (re.compile(r"(?i)(?P<pre>(?<![\w-])--?" + _SECRET_NAME + r"\s+)(?P<q>['\"]?)(?!\$)(?!-)[^\s'\"]{4,}"),
+    (_SECRET_WORDS, re.compile(r"(?i)(?P<pre>(?<![\w-])--?" + _SECRET_NAME + r"\s+)(?P<q>['\"]?)(?!\$)(?!-)[^\s'\"]{4,}"),
      r"\g<pre>\g<q>" + MASK),
     # key=value, key: value where the key names a secret. Only these shapes: with ``=`` (or
     # ``:`` without a space) always; with ``: `` when the value is quoted or ends the line or
     # field, so prose such as "no credentials: anonymous pull refused" keeps its words.
     (
+        _SECRET_WORDS,
         re.compile(
-            r"(?i)(?P<key>" + _SECRET_NAME + r")(?P<kq>['\"]?)"
+            r"(?i)(?<![A-Za-z0-9_.-])(?P<key>" + _SECRET_NAME + r")(?P<kq>['\"]?)"
             r"(?P<sep>\s*=\s*|:(?!//)|\s*:\s+(?=['\"]|[^\s'\",}]+['\"]?\s*(?:$|[,;}\]#])))"
             r"(?P<q>['\"]?)(?P<val>(?!\$\{\{)(?!\$\()(?!\*\*\*)[^\s'\",}]{4,})",
             re.MULTILINE,
@@ -97,9 +104,7 @@ _extra_lock = threading.Lock()
 # Cheap first look: a string none of whose parts can start a secret pattern is returned as it
 # is. Most evidence strings (names, paths, versions) take this path, and redaction runs on
 # every string of every evidence, so this is what keeps it off the profile.
-_TRIGGERS = ("author", "bearer", "basic", "login", "begin", "passw", "secret", "token", "key",
-             "private", "credential", "gh", "github_pat", "glpat-", "xox", "akia", "asia", "dapi",
-             "eyj", "hook", "sig", "code=", "auth=", "curl", "sharedaccess")
+_TRIGGERS = tuple(sorted({n for needles, _, _ in _PATTERNS for n in needles} - {"://"}))
 _USERINFO = re.compile(r"://[^/\s]*@")
 
 
@@ -128,8 +133,10 @@ def redact(text: str) -> str:
             text = text.replace(value, MASK)
     if not _maybe_secret(text):
         return text
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
+    low = text.lower()
+    for needles, pattern, repl in _PATTERNS:
+        if any(n in low for n in needles):
+            text = pattern.sub(repl, text)
     return text
 
 
