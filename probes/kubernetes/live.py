@@ -190,7 +190,7 @@ class LiveCluster:
 
     def _group_version(self, group: str, version: str, found: dict[tuple[str, str], Resource]) -> None:
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-        status, body, _ = self.get(path)
+        status, body, _ = self._get_small(path)
         if status != 200 or not isinstance(body, dict):
             return
         for r in body.get("resources") or []:
