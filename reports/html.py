@@ -1,5 +1,9 @@
-"""report.html: the Markdown report's content as one self-contained page (no external assets),
-for compliance reviews that circulate a file."""
+"""report.html: one self-contained page a platform lead reads — the maturity curve of the
+organisation, each team and each project (inline SVG), a scope picker, and every claim
+clickable to its source (the file and line on GitHub/GitLab, pinned to the audited commit,
+or the locator), with its excerpt and why it counts. Everything report.md has, with detail
+collapsed so a handful of repositories fit on a few screens. No external assets; all text
+is escaped (autoescape), and the assessment is already redacted."""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from reports import view
+from reports.curve import curve_svg
 
 
 @cache
@@ -18,8 +25,19 @@ def _template():
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
-    env.filters["scope"] = lambda s: "Organisation" if s["kind"] == "org" else f"{s['kind'].title()} {s['name']}"
+    env.filters["scope"] = lambda s: view.scope_plain(s).capitalize() if s["kind"] == "org" \
+        else f"{s['kind'].title()} {s['name']}"
+    env.filters["short"] = view.short_locator
+    env.globals.update(stage_text=view.stage_text, rollup_line=view.rollup_line,
+                       tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
+                       versions_text=view.versions_text)
     return env.get_template("report.html.j2")
+
+
+def scope_id(framework: str, scope: dict[str, str]) -> str:
+    """A stable element id for one framework's view of one scope."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in scope["name"])
+    return f"{framework}--{scope['kind']}--{safe}"
 
 
 class HtmlReport:
@@ -27,16 +45,32 @@ class HtmlReport:
     filename = "report.html"
 
     def render(self, assessment: dict[str, Any]) -> str:
-        primary = assessment["frameworks"][0]["id"]
-        stage_of = view.framework_stage_of(assessment)[primary]
-        order = view.framework_order(assessment)
+        evidence = view.evidence_index(assessment)
+        remotes = view.repository_remotes(assessment)
+        links = {i: view.evidence_href(ev, remotes) for i, ev in evidence.items()}
         by_scope = view.capabilities_by_scope(assessment)
-        scopes = [
-            {"placement": p,
-             "capabilities": sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
-                                    key=lambda c: (order.get(c["id"], 999), c["id"]))}
-            for p in view.placements_sorted(assessment) if p["framework"] == primary
-        ]
-        return _template().render(a=assessment, scopes=scopes, stage_of=stage_of,
-                                  evidence=view.evidence_index(assessment),
-                                  placements=view.placements_sorted(assessment))
+        stage_of = view.framework_stage_of(assessment)
+        order = view.framework_order(assessment)
+        frameworks = []
+        for fw in assessment["frameworks"]:
+            scopes = []
+            for p in view.placements_sorted(assessment):
+                if p["framework"] != fw["id"]:
+                    continue
+                caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
+                              key=lambda c, t=stage_of[fw["id"]]: (t.get(c["id"], 99),
+                                                                   order.get(c["id"], 999), c["id"]))
+                label = (f"Maturity curve of {view.scope_plain(p['scope'])} on {fw['title']}: "
+                         f"stage {view.stage_text(p)}")
+                scopes.append({"id": scope_id(fw["id"], p["scope"]), "placement": p,
+                               "capabilities": caps,
+                               "curve": Markup(curve_svg(p["profile"], p["stage"], label)),
+                               "assumptions": view.assumptions([p])})
+            frameworks.append({"fw": fw, "scopes": scopes, "stage_of": stage_of[fw["id"]]})
+        by_target: dict[str, list[dict[str, Any]]] = {}
+        for ev in assessment["evidence"]:
+            by_target.setdefault(ev["target"], []).append(ev)
+        return _template().render(a=assessment, frameworks=frameworks, evidence=evidence,
+                                  links=links, by_target=by_target, scope_id=scope_id,
+                                  changes=view.change_lines(assessment),
+                                  mark=view.STATUS_MARK)
