@@ -109,9 +109,14 @@ def shutdown() -> None:
     """Kill every registered child's process group and remove every temporary folder in
     use. Called from the signal handler; after it no new child starts."""
     _stopping.set()
-    with _lock:
+    # from a signal handler the main thread may itself hold the lock: do not wait for ever
+    locked = _lock.acquire(timeout=2)
+    try:
         procs = list(_live.values())
         dirs = list(_temp_dirs)
+    finally:
+        if locked:
+            _lock.release()
     for proc in procs:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
