@@ -42,10 +42,14 @@ class MarkdownReport:
                           key=lambda c: (order.get(c["id"], 999), c["id"]))
             scopes.append({"placement": p, "capabilities": caps})
         shown = [s["placement"] for s in scopes]
+        others = [{"fw": fw, "placements": [p for p in view.placements_sorted(assessment)
+                                            if p["framework"] == fw["id"]]}
+                  for fw in assessment["frameworks"][1:]]
         return _template().render(a=assessment, evidence=evidence, scopes=scopes,
                                   placements=view.placements_sorted(assessment),
                                   stage_of=stage_of[primary], rollup_line=view.rollup_line,
                                   assumptions=view.assumptions(shown),
-                                  changes=view.change_lines(assessment),
+                                  changes=view.change_lines(assessment), others=others,
+                                  stage_text=view.stage_text,
                                   tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
                                   versions_text=view.versions_text)

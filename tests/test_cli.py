@@ -261,3 +261,14 @@ def test_provisional_stage_is_starred_with_its_assumptions_and_strict_stops_ther
     assert [b["capability"] for b in placed["blockers"]] == ["self_service_compute"]
     explain = runner.invoke(cli, ["explain", "self_service_compute"]).output
     assert "Level: platform" in explain and "kubernetes, aws" in explain
+
+
+def test_console_shows_every_framework_with_titles_in_full(tmp_path):
+    result = audit(tmp_path, "--no-history", "--framework", "seven_stages", "--framework",
+                   "google_mlops_levels")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Seven stages of MLOps maturity" in out and "Google Cloud MLOps levels (0-2)" in out
+    flat = " ".join(out.replace("│", " ").split())
+    assert "Job scheduling" in flat and "job_scheduling" not in out
+    assert "…" not in out  # folded onto more lines, never cut

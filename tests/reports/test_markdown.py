@@ -25,3 +25,16 @@ def test_markdown_report_content(tmp_path):
     assert "`git+file:///r@1#uv.lock:1`" in md
     assert "Already met above the placement (imbalance): Production model monitoring (stage 4)" in md
     assert "**Partial audit.**" in md and "connection refused" in md
+
+
+def test_markdown_covers_every_framework_and_names_blockers_by_title(tmp_path):
+    facts = [{"signal": "vcs.repository", "strength": "operating", "locator": "git+file:///r@1#a.py:1"}]
+    target = build_target({"name": "svc", "kind": "facts", "facts": facts})
+    doc = run_audit(AuditConfig(targets=[target]), cache_dir=tmp_path,
+                    frameworks=["seven_stages", "google_mlops_levels"])
+    md = MarkdownReport().render(doc)
+    google = md.split("## Google Cloud MLOps levels (0-2)", 1)[1]
+    assert "### Target `svc` — stage 0" in google and "To reach stage 1 (" in google
+    placements = md.split("## Placements", 1)[1].split("\n## ", 1)[0]
+    assert "Reproducible environments (unmet)" in placements
+    assert "reproducible_environment" not in placements  # titles, not ids
