@@ -37,7 +37,7 @@ def _versions_in(ev: Evidence) -> list[tuple[str, str, str]]:
         return []
     tool = str(tool)
     if tool.startswith(("image:", "base-image:")):
-        return [("image", tool.split(":", 1)[1], str(version))]
+        return [("image", tool, str(version))]
     if ev.signal.startswith("tool."):  # a library the code declares or imports
         return [("package", str(attrs.get("package") or tool), str(version))]
     return [("tool", tool, str(version))]

@@ -40,7 +40,7 @@ def test_tools_list_their_versions_per_team(doc):
 
 def test_drift_across_teams_covers_python_packages_and_images(doc):
     drift = {(d["kind"], d["tool"]): d for d in doc["inventory"]["drift"]}
-    assert set(drift) == {("package", "pandas"), ("package", "mlflow"), ("image", "python")}
+    assert set(drift) == {("package", "pandas"), ("package", "mlflow"), ("image", "base-image:python")}
     pandas = drift[("package", "pandas")]
     assert pandas["across_teams"] is True
     assert [(v["version"], v["teams"]) for v in pandas["versions"]] == [("1.5.3", ["retention"]),
