@@ -256,7 +256,7 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
         status = UNMET
     cited = sorted({i for r in members for i in r.evidence})[:CITE_LIMIT]
     blind = sorted({line for r in members for line in r.unobserved})[:BLIND_LIMIT]
-    settle = tuple(sorted({k for r in members for k in r.settle_with}))
+    settle = tuple(dict.fromkeys(k for r in members for k in r.settle_with))  # catalog order
     reason = ""
     if counts[UNKNOWN]:
         reason = f"unknown for {counts[UNKNOWN]} of {len(members)} projects"

@@ -128,7 +128,7 @@ def ladder(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult]
 
 
 def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult],
-            all_members: list[dict[str, Any]], failed: set[str]) -> dict[str, Any]:
+            all_members: list[dict[str, Any]], failed: set[str], strict: bool) -> dict[str, Any]:
     # A project whose source could not be read at all is not placed at 0 on ignorance: it is
     # left out of the median and named (unless nothing else is left).
     members = [m for m in all_members
@@ -137,8 +137,9 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
     stage_no = median_low([m["stage"] for m in members])
     strict_no = median_low([m["strict_stage"] for m in members])
     next_stage = next((s for s in framework.stages if s.number > stage_no), None)
+    # what some member lacks; unknown for every member that lacks it is unsettled, not a blocker
     lacking = {c for c in (next_stage.all_requirements() if next_stage else ())
-               if not caps[c].satisfied}
+               if not caps[c].satisfied and (strict or caps[c].status != UNKNOWN)}
     out = _common(framework, scope, "members", caps, stage_no, next_stage, lacking)
     assumed: dict[str, dict[str, Any]] = {}
     for m in members:
@@ -178,13 +179,14 @@ def place(framework: Framework, assessed: Assessed, strict: bool = False,
     for team, names in subjects.teams.items():
         scope = Scope("team", team)
         if names:
-            p = _rollup(framework, scope, by_scope[scope], [projects[n] for n in names], set(failed))
+            p = _rollup(framework, scope, by_scope[scope], [projects[n] for n in names], set(failed),
+                        strict)
             org_members.append(p)
         else:
             p = ladder(framework, scope, by_scope[scope], "pooled", strict)
         out.append(p)
     if projects:
-        out.append(_rollup(framework, ORG, by_scope[ORG], org_members, set(failed)))
+        out.append(_rollup(framework, ORG, by_scope[ORG], org_members, set(failed), strict))
     else:
         out.append(ladder(framework, ORG, by_scope[ORG], "pooled", strict))
     return out

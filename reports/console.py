@@ -47,7 +47,14 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
         nxt = org["next_stage"]
         console.print(f"\nNext steps for the organisation to reach stage {nxt['stage']} ({nxt['name']}):")
         for b in org["blockers"]:
-            console.print(f"  • [bold]{b['title']}[/] ({b['status']}): {b['next_step']}")
+            lacking = (f", lacking in {b['members_lacking']} of {b['members']}"
+                       if "members_lacking" in b else "")
+            console.print(f"  • [bold]{b['title']}[/] ({b['status']}{lacking}): {b['next_step']}")
+    if org and org["unsettled"]:
+        kinds = list(dict.fromkeys(k for b in org["unsettled"] for k in b.get("settle_with", [])))
+        console.print("Not seen by this audit (unknown, not missing): "
+                      + ", ".join(b["title"] for b in org["unsettled"])
+                      + (f" — {view.add_target(kinds)} to settle it" if kinds else ""))
     lines = view.change_lines(assessment)
     if lines:
         console.print("\nSince the previous run:")

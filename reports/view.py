@@ -80,7 +80,7 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             entry["scopes"].append(scope_plain(p["scope"]))
     lines = []
     for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"])):
-        settle = f" — add a {' or '.join(a['settle_with'])} target to settle it" if a["settle_with"] else ""
+        settle = f" — {add_target(a['settle_with'])} to settle it" if a["settle_with"] else ""
         why = a["reason"].split(" — ")[0] if a["reason"] else "unknown"
         lines.append(f"{a['title']} (stage {a['stage']}): {why}{settle} "
                      f"[{', '.join(a['scopes'])}]")
@@ -229,3 +229,9 @@ def tempo_combined(row: dict[str, Any]) -> str:
 def versions_text(versions: list[dict[str, Any]]) -> str:
     """'2.9.0 (retention), 3.1.0 (risk)'."""
     return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
+
+
+def add_target(kinds: list[str]) -> str:
+    """'add a kubernetes or aws target' / 'add an mlflow target'."""
+    article = "an" if kinds[0][:1] in "aeiou" else "a"
+    return f"add {article} {' or '.join(kinds)} target"
