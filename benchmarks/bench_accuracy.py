@@ -36,7 +36,20 @@ from benchmarks.corpus_mapping import (  # noqa: E402
     score_repo,
 )
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+
+def find_corpus() -> Path:
+    """The labelled corpus: ``$MLOPS_AUDITOR_CORPUS``, else ``../shared/corpus`` next to this
+    checkout, else the workplace's shared folder (``/work/shared/corpus``) — so a clean clone
+    made anywhere on the machine (as CI makes) still finds it. The first candidate is
+    returned when none exists, for the error message."""
+    import os
+
+    candidates = [Path(p) for p in [os.environ.get("MLOPS_AUDITOR_CORPUS", "")] if p]
+    candidates += [ROOT.parent / "shared" / "corpus", Path("/work/shared/corpus")]
+    return next((c for c in candidates if (c / "labels.yaml").is_file()), candidates[0])
+
+
+CORPUS = find_corpus()
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -50,7 +63,7 @@ def load_labels(corpus: Path = CORPUS) -> list[dict[str, Any]]:
     labels = corpus / "labels.yaml"
     if not labels.is_file():
         raise CorpusMissing(f"labelled corpus not found: {labels} (expected ../shared/corpus "
-                            "relative to the project root)")
+                            "relative to the project root, or $MLOPS_AUDITOR_CORPUS)")
     return yaml.safe_load(labels.read_text())["repos"]
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.audit import run_audit  # noqa: E402
 from auditor.config import AuditConfig, build_target  # noqa: E402
+from benchmarks.bench_accuracy import find_corpus  # noqa: E402
 
 BANDS = ("low", "medium", "high")
 
@@ -47,7 +48,7 @@ def placement_of(assessment: dict, target: str, framework: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--corpus", type=Path, default=find_corpus())
     parser.add_argument("--framework", default="seven_stages")
     parser.add_argument("--strict", action="store_true", help="unknown capabilities block")
     args = parser.parse_args()
