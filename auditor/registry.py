@@ -1,34 +1,159 @@
-"""Discovery of probes and report formats through entry points (built-ins included)."""
+"""Discovery of probes and report formats through entry points (built-ins included).
+
+Two things keep this cheap on every run:
+
+- Scanning reads ``entry_points.txt`` straight from the ``*.dist-info`` / ``*.egg-info``
+  folders on ``sys.path``, in the order and with the de-duplication ``importlib.metadata``
+  uses, without importing it (it pulls in the e-mail parser and zip support: tens of
+  milliseconds before any work). Where that shortcut could miss a distribution (a zip or egg
+  file on ``sys.path``, an import hook that provides distributions) ``importlib.metadata``
+  itself is used.
+- An entry point is imported when first used (:attr:`Loaded.obj`), so a git-only audit
+  imports no other probe and no report module it does not write.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import importlib
+import importlib.machinery
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
 PROBE_GROUP = "mlops_auditor.probes"
 REPORT_GROUP = "mlops_auditor.reports"
 
+#: ``module.path:attr.path [extras]`` (the entry-point value grammar)
+_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+_lock = threading.RLock()
 
-@dataclass
+
 class Loaded:
-    name: str
-    value: str
-    obj: Any = None
-    error: str | None = None
+    """One entry point; ``obj`` (the loaded object) and ``error`` (why it could not be
+    loaded) import it on first access: a broken plugin must not break the audit, and an
+    unused one costs nothing."""
+
+    def __init__(self, name: str, value: str, obj: Any = None, error: str | None = None) -> None:
+        self.name = name
+        self.value = value
+        self._obj = obj
+        self._error = error
+        self._done = obj is not None or error is not None
+
+    def _load(self) -> None:
+        if self._done:
+            return
+        with _lock:
+            if self._done:
+                return
+            try:
+                self._obj = load_value(self.value)
+            except Exception as exc:  # a broken plugin must not break the audit
+                self._error = f"{type(exc).__name__}: {exc}"
+            self._done = True
+
+    @property
+    def loaded(self) -> bool:
+        return self._done
+
+    @property
+    def obj(self) -> Any:
+        self._load()
+        return self._obj
+
+    @property
+    def error(self) -> str | None:
+        self._load()
+        return self._error
+
+    def __repr__(self) -> str:
+        return f"Loaded({self.name!r}, {self.value!r})"
+
+
+def load_value(value: str) -> Any:
+    """Import what an entry-point value names (``EntryPoint.load``)."""
+    match = _VALUE.match(value.strip())
+    if match is None:
+        raise ValueError(f"not an entry point: {value!r}")
+    module = importlib.import_module(match.group("module"))
+    attrs = [a for a in (match.group("attr") or "").split(".") if a]
+    return functools.reduce(getattr, attrs, module)
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+
+
+def _needs_metadata() -> bool:
+    """True when a distribution could live somewhere the folder scan does not look."""
+    for finder in sys.meta_path:
+        if (getattr(finder, "find_distributions", None) is not None
+                and finder is not importlib.machinery.PathFinder):
+            return True
+    return any(entry and os.path.isfile(entry) for entry in sys.path)
+
+
+def _sections(text: str) -> dict[str, list[tuple[str, str]]]:
+    """The ``[group]`` → ``(name, value)`` pairs of an entry_points.txt (INI-like)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = out.setdefault(line[1:-1].strip(), [])
+        elif current is not None and "=" in line:
+            name, _, value = line.partition("=")
+            current.append((name.strip(), value.strip()))
+    return out
+
+
+def scan(group: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of every entry point in ``group``, first distribution of a name on
+    ``sys.path`` only, in ``importlib.metadata`` order."""
+    if _needs_metadata():
+        from importlib.metadata import entry_points
+
+        return [(ep.name, ep.value) for ep in entry_points(group=group)]
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for child in names:
+            low = child.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = _normalise(child.rsplit(".", 1)[0].partition("-")[0])
+            if dist in seen:
+                continue
+            folder = os.path.join(entry or ".", child)
+            if not os.path.isdir(folder):
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            if group in text:
+                found += _sections(text).get(group, [])
+    return found
 
 
 @cache
 def _load_group(group: str) -> dict[str, Loaded]:
     found: dict[str, Loaded] = {}
-    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-        item = Loaded(ep.name, ep.value)
-        try:
-            item.obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the audit
-            item.error = f"{type(exc).__name__}: {exc}"
-        found[ep.name] = item
+    for name, value in sorted(scan(group), key=lambda item: item[0]):
+        found[name] = Loaded(name, value)
     return found
 
 
@@ -43,15 +168,24 @@ def probe_for(kind: str) -> Any:
     return item.obj() if item is not None and item.obj is not None else None
 
 
-def project_kinds() -> set[str]:
-    """Target kinds whose targets are ML projects with a placement of their own (``git``)."""
-    return {kind for kind, item in probes().items()
+def _selected(kinds: Iterable[str] | None) -> dict[str, Loaded]:
+    every = probes()
+    if kinds is None:
+        return every
+    return {k: every[k] for k in sorted(set(kinds)) if k in every}
+
+
+def project_kinds(kinds: Iterable[str] | None = None) -> set[str]:
+    """Target kinds whose targets are ML projects with a placement of their own (``git``).
+    ``kinds``: only these are looked at (the kinds of an audit's targets), so the probes of
+    other kinds are not imported."""
+    return {kind for kind, item in _selected(kinds).items()
             if item.obj is not None and getattr(item.obj, "project", False)}
 
 
-def observes() -> dict[str, tuple[str, ...]]:
+def observes(kinds: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
     """Target kind → capability ids a plugin probe declares it can show the absence of."""
-    return {kind: tuple(item.obj.observes) for kind, item in probes().items()
+    return {kind: tuple(item.obj.observes) for kind, item in _selected(kinds).items()
             if item.obj is not None and getattr(item.obj, "observes", ())}
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from auditor.evidence import Strength
+from auditor.yamlload import load_trusted as _load_yaml
+from auditor.yamlload import load_user
 
 CATALOG_DIR = Path(__file__).parent
 
@@ -146,7 +148,7 @@ def parse_capability(cid: str, raw: dict[str, Any]) -> Capability:
 
 @cache
 def capabilities() -> dict[str, Capability]:
-    data = yaml.safe_load((CATALOG_DIR / "capabilities.yaml").read_text())
+    data = _load_yaml((CATALOG_DIR / "capabilities.yaml").read_text())
     return {cid: parse_capability(cid, raw) for cid, raw in data["capabilities"].items()}
 
 
@@ -176,7 +178,7 @@ def parse_framework(data: dict[str, Any], source: str = "") -> Framework:
 def frameworks() -> dict[str, Framework]:
     out = {}
     for path in sorted((CATALOG_DIR / "frameworks").glob("*.yaml")):
-        fw = parse_framework(yaml.safe_load(path.read_text()), path.name)
+        fw = parse_framework(_load_yaml(path.read_text()), path.name)
         out[fw.id] = fw
     return out
 
@@ -189,7 +191,7 @@ def load_framework(name_or_path: str) -> Framework:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
         try:
-            return parse_framework(yaml.safe_load(path.read_text()), str(path))
+            return parse_framework(load_user(path.read_text()), str(path))
         except (KeyError, TypeError, yaml.YAMLError) as exc:
             raise ValueError(f"{path}: not a framework file: {exc}") from None
     raise ValueError(f"unknown framework {name_or_path!r} (built-in: {', '.join(builtin)})")
@@ -197,7 +199,7 @@ def load_framework(name_or_path: str) -> Framework:
 
 @cache
 def taxonomy() -> Taxonomy:
-    data = yaml.safe_load((CATALOG_DIR / "tools.yaml").read_text())
+    data = _load_yaml((CATALOG_DIR / "tools.yaml").read_text())
     tax = Taxonomy(categories=dict(data["categories"]))
     for name, raw in data["tools"].items():
         tool = Tool(name=name, categories=tuple(raw.get("categories", [])),
