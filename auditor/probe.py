@@ -18,7 +18,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.evidence import Evidence, Unobserved
+from auditor.evidence import Evidence, Strength, Unobserved
+
+#: excerpts longer than this are cut (with "…"); the same for every probe
+EXCERPT_CHARS = 200
 
 
 class ProbeCancelled(Exception):
@@ -52,6 +55,41 @@ class Policy:
 
 
 @dataclass
+class RequestLog:
+    """Requests one probe run sent, whatever client sent them (the benchmarks and tests read
+    it): ``count``, ``bytes`` of answers read where the client knows, and ``entries``
+    ``(method, path)`` in order."""
+
+    count: int = 0
+    bytes: int = 0
+    entries: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, method: str, url_or_path: str) -> None:
+        from urllib.parse import urlsplit
+
+        self.count += 1
+        self.entries.append((method, urlsplit(url_or_path).path))
+
+
+def _kept(value: Any) -> bool:
+    """The empty-value rule of every probe: an attribute that is None, an empty list or an
+    empty mapping says nothing and is left out (``False``, ``0`` and ``""`` are facts)."""
+    return value is not None and not (isinstance(value, list | tuple | dict) and not value)
+
+
+def make_evidence(target: str, signal: str, strength: Strength | str, locator: str,
+                  attributes: dict[str, Any] | None = None, excerpt: str = "") -> Evidence:
+    """Evidence as every probe builds it: empty attributes left out (:func:`_kept`), the
+    excerpt on one line and at most :data:`EXCERPT_CHARS` characters."""
+    attrs = {k: v for k, v in (attributes or {}).items() if _kept(v)}
+    text = (excerpt or "").strip()
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 1] + "…"
+    return Evidence(signal=signal, strength=Strength.parse(strength), target=target,
+                    locator=locator, attributes=attrs, excerpt=text)
+
+
+@dataclass
 class ProbeContext:
     probe: str
     cache_dir: Path
@@ -61,6 +99,8 @@ class ProbeContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("mlops_auditor.probe"))
     started: float = field(default_factory=time.monotonic)
+    #: every request this run sent (see :class:`RequestLog`)
+    requests: RequestLog = field(default_factory=RequestLog)
 
     def remaining(self) -> float:
         """Seconds left before this probe's timeout; use it to bound network calls. A probe
@@ -74,6 +114,11 @@ class ProbeContext:
         """Call between units of work: stops the probe once its time is up."""
         if self.cancel.is_set() or self.remaining() <= 0:
             raise ProbeCancelled(f"timed out after {self.timeout:g}s")
+
+    def evidence(self, target: Target, signal: str, strength: Strength | str, locator: str,
+                 attributes: dict[str, Any] | None = None, excerpt: str = "") -> Evidence:
+        """The one evidence builder (see :func:`make_evidence`)."""
+        return make_evidence(target.name, signal, strength, locator, attributes, excerpt)
 
     def unobserved(
         self, target: Target, what: str, reason: str, signals: Sequence[str] = ()

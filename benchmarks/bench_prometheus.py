@@ -32,16 +32,16 @@ MIN_REQUESTS = 6
 def run_once(url: str, max_rules: int, workdir: Path) -> dict:
     target = Target(name="bench", kind="prometheus",
                     settings=PrometheusSettings(url=url, max_rules=max_rules))
-    probe = PrometheusProbe()
+    ctx = ProbeContext(probe="prometheus", cache_dir=workdir)
     tracemalloc.start()
     started = time.perf_counter()
-    out = list(probe.collect(target, ProbeContext(probe="prometheus", cache_dir=workdir)))
+    out = list(PrometheusProbe().collect(target, ctx))
     wall = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     skipped = [u.reason for u in out if isinstance(u, Unobserved) and "max_rules" in u.reason]
-    return {"wall": wall, "peak": peak, "requests": probe.last_client.requests,
-            "bytes": probe.last_client.bytes_read, "items": len(out),
+    return {"wall": wall, "peak": peak, "requests": ctx.requests.count,
+            "bytes": ctx.requests.bytes, "items": len(out),
             "skipped": skipped[0] if skipped else "none"}
 
 

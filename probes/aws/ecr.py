@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.evidence import Strength as S
+from auditor.refs import image_key
 from probes.aws.scan import Scan
 
 MAX_REPOS = 200  # repositories whose images are listed per region (one ListImages each)
@@ -15,7 +16,8 @@ def collect(scan: Scan) -> None:
                                         ("image", "security.scanning"))):
         name, arn = repo.get("repositoryName", ""), repo.get("repositoryArn", "")
         uri = repo.get("repositoryUri") or ""
-        key = f"image:{uri.lower()}" if uri else None
+        host, _, path = uri.partition("/")
+        key = image_key(host, path) if host and path else None
         scan_on_push = bool((repo.get("imageScanningConfiguration") or {}).get("scanOnPush"))
         immutable = repo.get("imageTagMutability", "").startswith("IMMUTABLE")
         if scan_on_push:

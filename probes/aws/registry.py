@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from auditor.evidence import Strength as S
+from auditor.refs import model_key
 from probes.aws.scan import Scan
 
 MAX_PACKAGES = 2000  # newest model package versions read per region
@@ -46,7 +47,7 @@ def model_packages(scan: Scan) -> None:
                       (latest or {}).get("ModelPackageArn") or arn, tool="sagemaker-model-registry",
                       model=name, versions=len(pkgs),
                       latest_version=(latest or {}).get("ModelPackageVersion"),
-                      link_keys=[f"model:{name}"])
+                      link_keys=[model_key(name)])
         if g.get("ModelPackageGroupDescription"):
             scan.evidence("metadata.described", S.CONFIGURED, arn, model=name,
                           excerpt=g["ModelPackageGroupDescription"][:200])

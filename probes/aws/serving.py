@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from auditor.evidence import Strength as S
+from auditor.refs import model_key, parse_image
 from probes.aws.scan import Scan, _aware
 
 MAX_ENDPOINTS = 500
@@ -94,31 +95,13 @@ def model_links(dashboard: dict[str, Any]) -> tuple[list[str], str, set[str]]:
         package = c.get("ModelPackageName") or ""
         if ":model-package/" in package:
             group = package.split(":model-package/", 1)[1].split("/")[0]
-            keys.add(f"model:{group}")
+            keys.add(model_key(group))
         if c.get("Image"):
-            keys.update(image_keys(c["Image"]))
+            image = parse_image(str(c["Image"]))
+            keys.update(image.keys if image else ())
     endpoints = [e.get("EndpointName", "") for e in dashboard.get("Endpoints") or []
                  if e.get("EndpointName")]
     return endpoints, model.get("ModelName", ""), keys
-
-
-def image_keys(ref: str) -> set[str]:
-    """``image:<host>/<repo>`` (and ``image-digest:`` when pinned) for a container reference."""
-    name, _, digest = ref.partition("@")
-    head, _, rest = name.partition("/")
-    if not rest or ("." not in head and ":" not in head and head != "localhost"):
-        host, path = "docker.io", name
-        if "/" not in path:
-            path = f"library/{path}"
-    else:
-        host, path = head, rest
-    last = path.rsplit("/", 1)
-    if ":" in last[-1]:
-        path = path.rsplit(":", 1)[0]
-    out = {f"image:{host.lower()}/{path.lower()}"}
-    if digest.startswith("sha256:"):
-        out.add(f"image-digest:{digest}")
-    return out
 
 
 def _creators(scan: Scan) -> dict[str, str]:

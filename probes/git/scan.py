@@ -103,12 +103,10 @@ class Scan:
     def ev(self, signal: str, strength: Strength, path: str = "", line: int | None = None,
            excerpt: str = "", **attributes: Any) -> Evidence:
         """Evidence at ``path:line``; a path's role is an attribute (see ``roles``)."""
-        attrs = {k: v for k, v in attributes.items() if v is not None and v != [] and v != {}}
         if path and not path.startswith("refs/"):
-            attrs["role"] = role_of(path)
-        return Evidence(signal=signal, strength=strength, target=self.target.name,
-                        locator=self.repo.locator(path, line), attributes=attrs,
-                        excerpt=excerpt.strip()[:200])
+            attributes["role"] = role_of(path)
+        return self.ctx.evidence(self.target, signal, strength, self.repo.locator(path, line),
+                                 attributes, excerpt)
 
     def note(self, path: str, reason: str) -> None:
         """One unreadable item: recorded, hides no capability, the audit goes on."""

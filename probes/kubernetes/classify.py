@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import model_key, parse_image
 
-from .images import parse_image
 from .kinds import BY_KEY, PLATFORMS, KindSpec
 from .objects import (
     NamespaceFilter,
@@ -245,7 +245,7 @@ class Classifier:
             seen.add((cname, ref.name))
             if len(seen) > MAX_IMAGES_PER_OBJECT:
                 break
-            links = [ref.link_key] + ([f"image-digest:{ref.digest}"] if ref.digest else [])
+            links = ref.keys
             attrs = {"tool": f"image:{ref.name}", "version": ref.version, "container": cname,
                      "digest_pinned": bool(ref.digest), "links_to": links}
             signal = "image.versioned" if ref.versioned else "image.unversioned"
@@ -442,7 +442,7 @@ class Classifier:
             if uri.startswith("models:/"):
                 model = uri.removeprefix("models:/").split("/", 1)[0].split("@", 1)[0]
                 if model:
-                    links.append(f"model:{model}")
+                    links.append(model_key(model))
         return sorted(set(links))
 
     def _isvc(self, obj: Mapping, ns: str, name: str, kind: str) -> Iterable[Evidence]:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import commit_key, model_key
 from probes.mlflow.registry import ModelSummary
 from probes.mlflow.runs import DAY_MS, CategoryHits, ExperimentRuns, clip
 
@@ -120,7 +121,7 @@ def experiment_runs(em: Emitter, exp: Any, s: ExperimentRuns) -> Iterator[Eviden
         attrs: dict[str, Any] = {"runs_with_commit": s.with_commit, "repo_urls": s.repo_urls,
                                  "commits": len(s.commits)}
         if s.commits:
-            attrs["links_to"] = [f"commit:{c}" for c in s.commits]
+            attrs["links_to"] = [k for k in map(commit_key, s.commits) if k]
         yield em.ev("lineage.code", Strength.CONFIGURED, run_loc(s.commit_run_id),
                     f"mlflow.source.git.commit on {s.with_commit} of {s.sampled} runs",
                     **base, **attrs)
@@ -264,7 +265,7 @@ def _model(em: Emitter, m: ModelSummary, now_ms: int) -> Iterator[Evidence]:
                 archived=m.stages.get("Archived", 0),
                 versions_without_source_run=m.without_run,
                 production_version=m.production_version or None,
-                described=m.description, link_keys=[f"model:{m.name}"])
+                described=m.description, link_keys=[model_key(m.name)])
     if m.approvals:
         loc = em.loc("models", m.name, "versions", m.approval_version) if m.approval_version \
             else em.loc("models", m.name)

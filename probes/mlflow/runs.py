@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from auditor.refs import commit_key
 from probes.mlflow.patterns import DISTRIBUTED_PARAMS, categories
 
 DAY_MS = 86_400_000
-_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 AUTOMATED_SOURCES = {"JOB", "PROJECT"}
 #: names (tags, metrics, artifacts) kept per category, and commits/datasets kept per experiment
@@ -128,7 +128,7 @@ class ExperimentRuns:
             return  # absent, or not a commit id (free text, a truncated 8,000-char value)
         self.with_commit += 1
         self.commit_run_id = self.commit_run_id or run_id
-        if _SHA.match(sha):
+        if commit_key(sha):
             _add_capped(self.commits, sha.lower())
         url = tags.get("mlflow.source.git.repoURL") or tags.get("mlflow.databricks.gitRepoUrl")
         if url:

@@ -39,8 +39,9 @@ class OciProbe(Probe):
                       keys: Sequence[str]) -> Iterator[Evidence]:
         """Other sources name ``image:<this host>/<repo>``: say which repositories exist here
         (one tag-list page each, at most 200 keys)."""
+        from auditor.refs import image_key, key_host
+
         from .collect import Walk
-        from .references import image_key, key_host
 
         walk = Walk(target, ctx)
         prefix = f"image:{key_host(walk.host)}/"

@@ -7,20 +7,16 @@ import json
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import urlsplit
 
+from auditor.errors import ListingCut, NotFound, ProbeError, Unreachable
 from auditor.evidence import Evidence, Unobserved
+from auditor.http import Transport
 from auditor.probe import ProbeCancelled, ProbeContext, Target
+from auditor.refs import key_host
 
 from . import credentials
-from .client import (
-    NotFound,
-    RegistryClient,
-    RegistryError,
-    Response,
-    Unauthorized,
-    Unreachable,
-    check,
-)
+from .client import Refused, RegistryClient, Response, check
 from .images import (
     ACCEPT,
     IMAGE_CONFIGS,
@@ -36,7 +32,6 @@ from .images import (
     parse_time,
     pick_child,
 )
-from .references import key_host, registry_host
 from .settings import OciSettings
 from .signals import SIGNALS, Attached, RepoFacts, repo_evidence
 from .tags import TagSet
@@ -54,14 +49,12 @@ class Walk:
     def __init__(self, target: Target, ctx: ProbeContext) -> None:
         self.target, self.ctx = target, ctx
         self.s: OciSettings = target.settings
-        self.host = registry_host(self.s.url)
+        self.host = urlsplit(self.s.url).netloc.rsplit("@", 1)[-1].lower()
         creds, self.notes = credentials.resolve(self.s, self.host)
         self.creds = creds
 
-        def timeout() -> float:
-            return min(self.s.request_timeout, ctx.remaining())
-
-        self.client = RegistryClient(self.s.url, creds, timeout, self.s.verify_tls, self.s.ca_bundle)
+        self.client = RegistryClient(self.s.url, creds, Transport.for_settings(
+            ctx, self.s, follow_redirects=True))
         self.referrers_supported: bool | None = None if self.s.referrers else False
         self.configs: dict[str, tuple[Any, dict[str, str]]] = {}
         self.repositories: list[str] = []
@@ -87,21 +80,21 @@ class Walk:
                 self.ctx.check()
                 try:
                     yield from self.repository(repo)
-                except (ProbeCancelled, RegistryError):
+                except (ProbeCancelled, ProbeError):
                     raise
                 except Exception as exc:  # one odd repository must not end the audit
                     yield self.unobserved(f"{self.host}/{repo}",
                                           f"could not be read: {type(exc).__name__}: {exc}")
         except Unreachable as exc:
             yield self.unobserved(self.s.url, exc.reason, whole=True)
-        except RegistryError as exc:  # e.g. the auth service refused a scope mid-way
+        except ProbeError as exc:  # e.g. the auth service refused a scope mid-way
             yield self.unobserved(self.s.url, exc.reason, whole=True)
 
     def check_api(self) -> str | None:
         """None when ``/v2/`` answers like a registry with our credentials, else the reason."""
         try:
             resp = self.client.request("GET", "/v2/", "application/json")
-        except Unauthorized as exc:
+        except Refused as exc:
             return exc.reason
         api = resp.headers.get("Docker-Distribution-API-Version")
         if resp.status in (401, 403):
@@ -135,7 +128,7 @@ class Walk:
         try:
             return next(iter(self.client.pages(f"/v2/{repo}/tags/list?n={self.s.page_size}",
                                                "tags", f"repository:{repo}:pull", 1)), [])
-        except (RegistryError, StopIteration):
+        except (ProbeError, StopIteration):
             return None
 
     def list_repositories(self) -> tuple[list[str], list[tuple[str, bool]]]:
@@ -157,11 +150,11 @@ class Walk:
             except NotFound as exc:
                 notes.append((f"the catalog API is not offered ({exc.reason}); list repositories "
                               "by name instead of globs", not literal))
-            except Unauthorized as exc:
+            except Refused as exc:
                 notes.append((f"catalog not readable: {exc.reason}; the account needs "
                               "registry:catalog:* or list repositories by name", not literal))
-            except RegistryError as exc:
-                if exc.status == 0:  # page limit: use what was read
+            except ProbeError as exc:
+                if isinstance(exc, ListingCut):  # page limit: use what was read
                     notes.append((f"catalog read partially: {exc.reason}", False))
                 else:
                     notes.append((f"catalog not readable: {exc.reason}", not literal))
@@ -183,12 +176,13 @@ class Walk:
         except NotFound as exc:
             yield self.unobserved(what, f"repository not found: {exc.reason}")
             return
-        except Unauthorized as exc:
+        except Refused as exc:
             yield self.unobserved(what, f"tags not readable: {exc.reason}")
             return
-        except RegistryError as exc:
-            yield self.unobserved(what, f"tag list {'truncated' if exc.status == 0 else 'unreadable'}: {exc.reason}")
-            if exc.status != 0 or not tags:
+        except ProbeError as exc:
+            cut = isinstance(exc, ListingCut)
+            yield self.unobserved(what, f"tag list {'truncated' if cut else 'unreadable'}: {exc.reason}")
+            if not cut or not tags:
                 return
         ts = TagSet.of(tags)
         if not ts.image_tags:
@@ -204,7 +198,7 @@ class Walk:
                 continue
             except Unreachable:
                 raise
-            except RegistryError as exc:
+            except ProbeError as exc:
                 yield self.unobserved(f"{what}:{tag}", exc.reason)
                 continue
             except ProbeCancelled:
@@ -228,7 +222,7 @@ class Walk:
                 yield from self.referrers(repo, digest, scope, attached)
             except Unreachable:
                 raise
-            except RegistryError as exc:
+            except ProbeError as exc:
                 yield self.unobserved(f"{what}@{digest}", f"referrers not readable: {exc.reason}")
                 break
         yield from repo_evidence(self.target.name, RepoFacts(

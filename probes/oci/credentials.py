@@ -10,33 +10,16 @@ import base64
 import binascii
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from auditor.http import Credentials
 from auditor.redact import register_secret
+from auditor.refs import DOCKER_HUB_ALIASES
 
 from .settings import OciSettings
 
-DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str | None = None
-    password: str | None = None
-    #: a pre-issued bearer token (``token_env`` or ``registrytoken`` in config.json)
-    token: str | None = None
-    #: where they came from, for reasons: ``env REG_USER/REG_PASS`` or a config path
-    source: str = ""
-
-    @property
-    def basic(self) -> str | None:
-        if self.username is None or self.password is None:
-            return None
-        value = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        register_secret(value)
-        return "Basic " + value
+__all__ = ["Credentials", "from_docker_config", "resolve"]
 
 
 def _secret(value: str | None) -> str | None:
@@ -87,9 +70,10 @@ def from_docker_config(path: Path, host: str) -> tuple[Credentials | None, str |
                 return None, f"docker config {path}: auths entry for {host} is not base64 user:password"
             if not sep:
                 return None, f"docker config {path}: auths entry for {host} has no ':'"
-            return Credentials(user, _secret(password), source=str(path)), None
+            return Credentials(username=user, password=_secret(password), source=str(path)), None
         if entry.get("username") and entry.get("password"):
-            return Credentials(entry["username"], entry["password"], source=str(path)), None
+            return Credentials(username=entry["username"], password=entry["password"],
+                               source=str(path)), None
         if entry.get("identitytoken"):
             return None, (f"docker config {path}: only an identity token for {host} "
                           "(OAuth refresh tokens are not supported; set username_env/password_env)")
@@ -103,21 +87,10 @@ def from_docker_config(path: Path, host: str) -> tuple[Credentials | None, str |
 
 def resolve(settings: OciSettings, host: str) -> tuple[Credentials | None, list[str]]:
     """Environment variables first, then the Docker config. Returns notes for problems."""
-    notes: list[str] = []
-    if settings.token_env:
-        token = _secret(os.environ.get(settings.token_env))
-        if token:
-            return Credentials(token=token, source=f"env {settings.token_env}"), notes
-        notes.append(f"environment variable {settings.token_env} (token_env) is not set")
-    if settings.username_env or settings.password_env:
-        user = os.environ.get(settings.username_env or "")
-        password = _secret(os.environ.get(settings.password_env or ""))
-        if user and password:
-            return Credentials(user, password,
-                               source=f"env {settings.username_env}/{settings.password_env}"), notes
-        missing = [n for n, v in ((settings.username_env, user), (settings.password_env, password))
-                   if n and not v]
-        notes.append("environment variables not set: " + ", ".join(missing or ["username_env/password_env"]))
+    creds, notes = Credentials.from_env(settings.token_env, settings.username_env,
+                                        settings.password_env)
+    if creds is not None:
+        return creds, notes
     path = _config_path(settings)
     creds, note = from_docker_config(path, host)
     if note:

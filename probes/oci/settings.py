@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from auditor.probe import Settings
+from auditor.http import HttpSettings
+from auditor.limits import MiB
 
 
-class OciSettings(Settings):
+class OciSettings(HttpSettings):
+    """Connection and credential settings are the shared ones (:class:`auditor.http.HttpSettings`);
+    the old name ``ca_bundle`` still works, with a deprecation message."""
+
     #: registry base URL, e.g. ``https://registry.internal`` (``/v2/`` is appended)
     url: str = Field(pattern=r"^https?://[^/\s]+")
     #: repository names or globs (``ml/*``, ``team-?/**``); literal names skip the catalog
@@ -20,18 +24,11 @@ class OciSettings(Settings):
     page_size: int = Field(default=100, ge=1, le=10_000)
     #: tag-list pages read per repository at most (bounds repositories with huge tag counts)
     max_tag_pages: int = Field(default=50, ge=1)
-    #: names of environment variables holding credentials (never the values themselves)
-    username_env: str | None = None
-    password_env: str | None = None
-    token_env: str | None = None
     #: Docker client config with ``auths`` entries; default ``$DOCKER_CONFIG/config.json``
     #: or ``~/.docker/config.json``
     docker_config: str | None = None
-    #: seconds per HTTP request (also bounded by the probe's remaining time)
-    request_timeout: float = Field(default=30.0, gt=0)
-    verify_tls: bool = True
-    #: PEM bundle for a registry with a private CA
-    ca_bundle: str | None = None
+    #: manifests, configs and list pages are small: one answer is read up to 8 MiB
+    max_response_bytes: int = Field(default=8 * MiB, ge=1024)
     #: which child of a multi-platform index is read for labels (``os/arch``)
     platform: str = "linux/amd64"
     #: ask the OCI referrers API for signatures and SBOMs (stops after the first 404)

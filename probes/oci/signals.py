@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import base_family, commit_key, digest_key, image_key
 
 from .images import Image
-from .references import base_family, commit_key, image_key
 from .tags import TagSet
 
 LIST_CAP = 20
@@ -66,7 +66,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         "tag_kinds": kinds,
         "tags": ranked[:LIST_CAP],
         "images_read": len(images),
-        "link_keys": [f.key] + [f"image-digest:{d}" for d in digests],
+        "link_keys": [f.key] + [digest_key(d) for d in digests],
     }
     if newest and newest.created:
         attrs["newest_created"] = newest.created.isoformat().replace("+00:00", "Z")
@@ -102,7 +102,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         if not revision:
             continue
         pattrs: dict = {"repository": f.repo, "origin": f"repository:{f.repo}", "tags": image.tags[:LIST_CAP], "revision": revision,
-                        "link_keys": [f.key, f"image-digest:{image.digest}"]}
+                        "link_keys": [f.key, digest_key(image.digest)]}
         for name in ("source", "version", "created"):
             if image.label(name):
                 pattrs[name] = image.label(name)

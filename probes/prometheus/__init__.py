@@ -2,22 +2,23 @@
 model-serving and drift metrics, recently fired alerts, alert routing and alert-driven
 remediation (webhooks that start pipelines).
 
-Read-only GETs on the Prometheus HTTP API (``/api/v1``) and Alertmanager's ``/api/v2/status``;
-stdlib HTTP only, so importing this package costs nothing.
+Read-only GETs on the Prometheus HTTP API (``/api/v1``) and Alertmanager's ``/api/v2/status``
+through the shared transport (:mod:`auditor.http`), imported when a target runs.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any, ClassVar
 
+from auditor.errors import NotFound, NotThisApi
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.http import Credentials, Transport, host_of, split_userinfo
 from auditor.probe import Probe, ProbeContext, Target
 from probes.prometheus.alertmanager import route_label_names
 from probes.prometheus.alerts import external_labels, recent_alerts
 from probes.prometheus.classify import summarise
-from probes.prometheus.client import ApiClient, ApiError, Auth, host_of, split_userinfo
+from probes.prometheus.client import ApiClient, ApiError
 from probes.prometheus.metrics import metric_evidence
 from probes.prometheus.routing import (
     Alertmanager,
@@ -45,9 +46,6 @@ class PrometheusProbe(Probe):
                                   "alert-driven remediation")
     default_timeout: ClassVar[float] = 120.0
 
-    #: the last run's client, for the benchmark (requests, bytes)
-    last_client: ApiClient | None = None
-
     def target_from_argument(self, argument: str) -> dict[str, Any] | None:
         if argument.startswith("prometheus+http://") or argument.startswith("prometheus+https://"):
             return {"url": argument.removeprefix("prometheus+")}
@@ -55,16 +53,11 @@ class PrometheusProbe(Probe):
 
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
         settings: PrometheusSettings = target.settings
-        url, user, password = split_userinfo(settings.url)
-        hint = "set bearer_token_env or username_env/password_env"
-        auth = Auth.from_env(os.environ, settings.bearer_token_env, settings.username_env,
-                             settings.password_env, hint)
-        if auth.header is None and user is not None:
-            auth = Auth.from_env({"u": user, "p": password or ""}, None, "u", "p", hint)
-        client = ApiClient(url, auth, timeout=settings.request_timeout, remaining=ctx.remaining,
-                           max_bytes=settings.max_response_bytes,
-                           verify_tls=settings.verify_tls, ca_file=settings.ca_file)
-        self.last_client = client
+        url, in_url = split_userinfo(settings.url)
+        creds, _notes = Credentials.from_env(settings.token_env, settings.username_env,
+                                             settings.password_env)
+        client = ApiClient(url, creds or in_url, "set token_env or username_env/password_env",
+                           Transport.for_settings(ctx, settings))
         scope = Scope(target, ctx, settings, client, host_of(url))
         yield from _collect(scope)
 
@@ -77,10 +70,10 @@ def _collect(scope: Scope) -> Iterator[Evidence | Unobserved]:
         info = scope.client.prom("/api/v1/status/buildinfo")
         version = str(info.get("version")) if isinstance(info, Mapping) and info.get("version") else None
         if version is None:
-            raise ApiError("not_api", "/api/v1/status/buildinfo answered without a version: "
-                                      "not a Prometheus API")
+            raise NotThisApi("/api/v1/status/buildinfo answered without a version: "
+                             "not a Prometheus API")
     except ApiError as exc:
-        if exc.kind != "not_found":  # old Prometheus and some Prometheus-compatible servers
+        if exc.kind != NotFound.kind:  # old Prometheus and some Prometheus-compatible servers
             yield scope.unobserved(what, exc.reason, ALL_SIGNALS)
             return
     scope.ctx.check()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.refs import model_key
 from probes.prometheus.classify import classify_metric, model_metric_regex, summarise
 from probes.prometheus.client import ApiError
 from probes.prometheus.scope import METRIC_SIGNALS, Scope
@@ -84,7 +85,7 @@ def _served_models(scope: Scope, framework: str) -> tuple[list[str], list[str]]:
             if value:
                 names.add(value)
                 if label in MODEL_NAME_LABELS:
-                    links.add(f"model:{value}")
+                    links.add(model_key(value))
                 break
     return sorted(names), sorted(links)
 

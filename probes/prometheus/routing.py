@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.http import Credentials, Transport, host_of, split_userinfo
 from probes.prometheus.alertmanager import (
     AlertmanagerConfig,
     parse_config,
@@ -18,7 +18,7 @@ from probes.prometheus.alertmanager import (
     routed_receivers,
 )
 from probes.prometheus.classify import summarise
-from probes.prometheus.client import ApiClient, ApiError, Auth, host_of, split_userinfo
+from probes.prometheus.client import ApiClient, ApiError
 from probes.prometheus.scope import ROUTING_SIGNALS, Scope, quote
 
 #: an Alertmanager URL found through Prometheus (not configured) gets a short timeout
@@ -50,20 +50,20 @@ def fetch_alertmanager(scope: Scope, discovered: list[str]) -> Iterator[Unobserv
     url = settings.alertmanager_url or (alertmanager_base(discovered[0]) if discovered else None)
     if url is None:
         return
-    url, user, password = split_userinfo(url)
+    url, in_url = split_userinfo(url)
+    creds: Credentials | None = None
     if derived:
-        auth = Auth(None, "set alertmanager_url and alertmanager_*_env")
+        hint = "set alertmanager_url and alertmanager_*_env"
     else:
-        auth = Auth.from_env(os.environ, settings.alertmanager_bearer_token_env,
-                             settings.alertmanager_username_env,
-                             settings.alertmanager_password_env,
-                             "set alertmanager_bearer_token_env or "
-                             "alertmanager_username_env/alertmanager_password_env")
-        if auth.header is None and user is not None:
-            auth = Auth.from_env({"u": user, "p": password or ""}, None, "u", "p", auth.hint)
-    client = ApiClient(url, auth, timeout=DERIVED_TIMEOUT if derived else settings.request_timeout,
-                       remaining=scope.ctx.remaining, max_bytes=settings.max_response_bytes,
-                       verify_tls=settings.verify_tls, ca_file=settings.ca_file)
+        hint = "set alertmanager_token_env or alertmanager_username_env/alertmanager_password_env"
+        creds, _notes = Credentials.from_env(settings.alertmanager_token_env,
+                                             settings.alertmanager_username_env,
+                                             settings.alertmanager_password_env)
+        creds = creds or in_url
+    transport = Transport.for_settings(scope.ctx, settings)
+    if derived:
+        transport.timeout = DERIVED_TIMEOUT
+    client = ApiClient(url, creds, hint, transport)
     what = f"Alertmanager at {host_of(url)}" + (" (found through Prometheus; set "
                                                 "alertmanager_url to choose)" if derived else "")
     try:
@@ -71,9 +71,6 @@ def fetch_alertmanager(scope: Scope, discovered: list[str]) -> Iterator[Unobserv
     except ApiError as exc:
         yield scope.unobserved(what, exc.reason, ROUTING_SIGNALS)
         return
-    finally:
-        scope.client.requests += client.requests
-        scope.client.bytes_read += client.bytes_read
     config = status.get("config") if isinstance(status, Mapping) else None
     if not isinstance(config, Mapping) or "original" not in config:
         yield scope.unobserved(what, "/api/v2/status answered without config.original: not an "

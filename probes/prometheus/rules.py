@@ -8,10 +8,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.errors import NotThisApi
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.limits import EndlessListing, PageGuard
 from probes.prometheus.classify import classify_rule, summarise
-from probes.prometheus.client import ApiError
 from probes.prometheus.scope import RULE_SIGNALS, Scope
 
 #: groups asked for per page on servers that paginate /api/v1/rules (others send all)
@@ -45,8 +45,8 @@ def fetch_rules(scope: Scope) -> Iterator[Unobserved | RuleSet]:
         data = scope.client.prom("/api/v1/rules", params)
         result.pages += 1
         if not isinstance(data, Mapping) or not isinstance(data.get("groups"), list):
-            raise ApiError("not_api", "/api/v1/rules answered without a groups list: not a "
-                                      "Prometheus rules API")
+            raise NotThisApi("/api/v1/rules answered without a groups list: not a "
+                             "Prometheus rules API")
         for group in data["groups"]:
             if not isinstance(group, Mapping):
                 continue

@@ -35,8 +35,7 @@ class Scope:
 
     def evidence(self, signal: str, strength: Strength, locator: str,
                  attributes: Mapping[str, Any], excerpt: str = "") -> Evidence:
-        return Evidence(signal=signal, strength=strength, target=self.target.name,
-                        locator=locator, attributes=attributes, excerpt=excerpt)
+        return self.ctx.evidence(self.target, signal, strength, locator, dict(attributes), excerpt)
 
     def unobserved(self, what: str, reason: str, signals: Sequence[str] = ()) -> Unobserved:
         return self.ctx.unobserved(self.target, what=what, reason=reason, signals=signals)

@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
+from auditor.refs import parse_image
 from probes.kubernetes import KubernetesProbe
-from probes.kubernetes.images import parse_image
 from probes.kubernetes.rules import classify
 from tests.servers.kubernetes import run_probe
 from tests.servers.kubernetes_manifests import deployment
@@ -28,7 +28,7 @@ def test_image_references(ref, name, version, versioned):
     img = parse_image(ref)
     assert img is not None
     assert (img.name, img.version, img.versioned) == (name, version, versioned)
-    assert img.link_key == f"image:{name}"
+    assert img.key == f"image:{name}"
 
 
 def test_bad_image_references():

@@ -41,7 +41,7 @@ def test_unreachable_registry_makes_capabilities_unknown(tmp_path):
     assert _status(a, "vision", "versioned_images") == "unknown"
     assert a["partial"] is True
     [u] = a["unobserved"]
-    assert "cannot connect" in u["reason"]
+    assert "is unreachable: connection refused" in u["reason"]
 
 
 def test_revision_label_links_to_a_commit_in_an_audited_repository(oci_registry: Registry, tmp_path):

@@ -73,7 +73,7 @@ def test_unreachable_registry(tmp_path):
 
     items, _ = run_oci(tmp_path, url=f"http://127.0.0.1:{free_port()}")
     [u] = unobserved(items)
-    assert "cannot connect" in u.reason and u.signals
+    assert "is unreachable: connection refused" in u.reason and u.signals
 
 
 def test_server_that_hangs_times_out(tmp_path):

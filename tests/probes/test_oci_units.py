@@ -6,10 +6,10 @@ from email.message import Message
 
 import pytest
 
+from auditor.refs import base_family, commit_key, image_key
 from probes.oci.client import next_link, parse_challenge
 from probes.oci.collect import classify_artifact
 from probes.oci.credentials import from_docker_config
-from probes.oci.references import base_family, commit_key, image_key
 from probes.oci.tags import TagSet, kind_of
 
 

@@ -22,13 +22,12 @@ from tests.servers.prometheus import (
 ENV = {"MLA_PROM_USER": PROM_USER, "MLA_PROM_PASSWORD": PROM_PASSWORD}
 
 
-def collect(raw: dict, tmp_path: Path, timeout: float = 60.0) -> tuple[list[Evidence], list[Unobserved], PrometheusProbe]:
+def collect(raw: dict, tmp_path: Path, timeout: float = 60.0) -> tuple[list[Evidence], list[Unobserved], ProbeContext]:
     target = build_target({"name": "prom", "kind": "prometheus", **raw})
-    probe = PrometheusProbe()
-    out = list(probe.collect(target, ProbeContext(probe="prometheus", cache_dir=tmp_path,
-                                                  timeout=timeout)))
+    ctx = ProbeContext(probe="prometheus", cache_dir=tmp_path, timeout=timeout)
+    out = list(PrometheusProbe().collect(target, ctx))
     return ([o for o in out if isinstance(o, Evidence)],
-            [o for o in out if isinstance(o, Unobserved)], probe)
+            [o for o in out if isinstance(o, Unobserved)], ctx)
 
 
 def dump(*items: list) -> str:
@@ -46,10 +45,10 @@ def full(prometheus_stack, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in ENV.items():
             mp.setenv(key, value)
-        evidence, unobserved, probe = collect(
+        evidence, unobserved, ctx = collect(
             authed(prometheus_stack, alertmanager_url=prometheus_stack.alertmanager_url),
             tmp_path_factory.mktemp("prom"))
-    return evidence, unobserved, probe
+    return evidence, unobserved, ctx
 
 
 def by_signal(evidence: list[Evidence], signal: str) -> list[Evidence]:
@@ -165,10 +164,10 @@ def test_no_credential_or_webhook_token_in_any_output(full):
 
 
 def test_bounded_request_count(full):
-    _, _, probe = full
+    _, _, ctx = full
     # build info, rules, targets, alertmanagers, AM status, ALERTS, metric names,
     # one served-models query per framework (3), external labels
-    assert probe.last_client.requests == 11
+    assert ctx.requests.count == 11
 
 
 def test_alertmanager_found_through_prometheus(prometheus_stack, tmp_path, monkeypatch):
@@ -182,7 +181,7 @@ def test_alertmanager_found_through_prometheus(prometheus_stack, tmp_path, monke
 def test_huge_rule_set_is_bounded_by_max_rules(prometheus_stack, tmp_path, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
-    evidence, unobserved, probe = collect(authed(prometheus_stack, max_rules=100), tmp_path)
+    evidence, unobserved, ctx = collect(authed(prometheus_stack, max_rules=100), tmp_path)
     [skipped] = [u for u in unobserved if u.what == "rules beyond max_rules"]
     total = BULK_RULES + 9
     assert skipped.reason == (f"{total} rules loaded; looked at the first 100 (max_rules=100), "
@@ -190,7 +189,7 @@ def test_huge_rule_set_is_bounded_by_max_rules(prometheus_stack, tmp_path, monke
     assert "monitoring.model_rule" in skipped.signals
     [tool] = by_signal(evidence, "tool.monitoring")
     assert (tool.attributes["rules_seen"], tool.attributes["rules_skipped"]) == (100, total - 100)
-    assert probe.last_client.requests <= 11  # bounded: no per-rule calls
+    assert ctx.requests.count <= 11  # bounded: no per-rule calls
 
 
 def test_settings_are_validated():

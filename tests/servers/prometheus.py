@@ -3,8 +3,10 @@
 
 Prometheus requires basic auth (``--web.config.file``), loads real rule files (model quality,
 data quality, operational, and a bulk file of 1500 trivial rules), and sends alerts to the
-Alertmanager, whose webhook receivers include pipeline triggers. The fixture waits until the
-drift alert fires, so tests see an operating setup.
+Alertmanager, whose webhook receivers include pipeline triggers. The fixture waits until
+everything the tests read has settled (:func:`_wait_until_settled`): every rule loaded and
+evaluated, the drift alert firing, both scrape targets judged, the exporter's series stored
+and the Alertmanager attached — so no test depends on how fast a loaded machine is.
 """
 
 from __future__ import annotations
@@ -251,16 +253,50 @@ class PrometheusStack:
         return self.prometheus.url
 
 
-def _wait_for_alert(server: PrometheusServer, alertname: str, timeout: float = 60) -> None:
+def _api(server: PrometheusServer, path: str, **params: str) -> object:
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    return json.loads(server._open(path + query))["data"]
+
+
+def _settled(server: PrometheusServer, rules: int) -> list[str]:
+    """What the tests read that is not there yet (empty: everything is)."""
+    missing: list[str] = []
+    groups = _api(server, "/api/v1/rules")["groups"]
+    loaded = [r for g in groups for r in g["rules"]]
+    if len(loaded) < rules:
+        missing.append(f"rules loaded: {len(loaded)} of {rules}")
+    named = [r for r in loaded if not r["name"].startswith("bulk:")]
+    if any(r.get("health") != "ok" or str(r.get("lastEvaluation", "")).startswith("0001")
+           for r in named):
+        missing.append("model and operational rules evaluated")
+    if not server.query('ALERTS{alertname="ChurnModelFeatureDrift",alertstate="firing"}'):
+        missing.append("ChurnModelFeatureDrift firing")
+    health = sorted(t.get("health") for t in _api(server, "/api/v1/targets")["activeTargets"])
+    if health != ["down", "up"]:
+        missing.append(f"scrape targets judged (up and down): {health}")
+    for metric in ("model_feature_drift_psi", "nv_inference_request_success",
+                   "request_predict_seconds_count",
+                   "seldon_api_executor_server_requests_seconds_count", "feature_null_rate"):
+        if not server.query(metric):
+            missing.append(f"series {metric} stored")
+    if len(_api(server, "/api/v1/alertmanagers")["activeAlertmanagers"]) != 1:
+        missing.append("the Alertmanager attached")
+    return missing
+
+
+def _wait_until_settled(server: PrometheusServer, rules: int, timeout: float = 180) -> None:
+    """Wait until every fact the tests read is there; say which one is not, on timeout."""
     deadline = time.monotonic() + timeout
+    missing: list[str] = ["nothing asked yet"]
     while time.monotonic() < deadline:
         try:
-            if server.query(f'ALERTS{{alertname="{alertname}",alertstate="firing"}}'):
-                return
-        except OSError:
-            pass
+            missing = _settled(server, rules)
+        except (OSError, KeyError, ValueError) as exc:
+            missing = [f"API not answering: {exc}"]
+        if not missing:
+            return
         time.sleep(0.3)
-    raise RuntimeError(f"{alertname} did not fire within {timeout}s")
+    raise RuntimeError(f"Prometheus did not settle within {timeout}s: {'; '.join(missing)}")
 
 
 @pytest.fixture(scope="session")
@@ -287,7 +323,7 @@ def prometheus_stack() -> Iterator[PrometheusStack]:
             {"bulk.yml": bulk_rules(BULK_RULES), "model.yml": MODEL_RULES, "ops.yml": OPS_RULES},
             [exporter_addr, f"127.0.0.1:{free_port()}"],  # the second one is down
             alertmanager=f"127.0.0.1:{am_port}", basic_auth=True)
-        _wait_for_alert(prom, "ChurnModelFeatureDrift")
+        _wait_until_settled(prom, BULK_RULES + 9)
         yield PrometheusStack(prom, f"http://127.0.0.1:{am_port}", exporter_addr,
                               _Exporter.received)
     finally:

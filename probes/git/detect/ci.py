@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import model_key, parse_image
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import ML_KINDS, classify, image_refs
-from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
 from probes.git.yamlines import LDict, LList, ParseError, load_json, load_yaml
@@ -193,7 +193,7 @@ def _emit(scan: Scan, wf: Workflow) -> Iterator[Evidence]:
         if "models:/" in step.text:
             for name in re.findall(r"models:/([A-Za-z0-9_.-]+)", step.text):
                 yield scan.ev("ci.model_reference", C, wf.path, step.line, step.text,
-                              links_to=[f"model:{name}"], **attrs)
+                              links_to=[model_key(name)], **attrs)
     if scheduled and (ml or any("python" in s.text for s, _ in substantive)):
         # a schedule is retraining only when what it runs trains
         yield scan.ev("schedule.job", C, wf.path, wf.line, tool=wf.system, cron=wf.crons[:5],

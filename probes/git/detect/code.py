@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from auditor.catalog import Tool, taxonomy
 from auditor.evidence import Evidence, Strength
+from auditor.refs import model_key
 from probes.git.declare import Detector, Files
 from probes.git.detect import code_ast
 from probes.git.detect.code_rules import RULES, USES, boto3_tool
@@ -204,7 +205,7 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
         if "models:/" in value:
             refs = sorted(set(re.findall(r"models:/([\w.-]+)", value)))
             if refs:
-                emit("model.reference", line, value, links_to=[f"model:{r}" for r in refs])
+                emit("model.reference", line, value, links_to=[model_key(r) for r in refs])
     _entry_points(scan, res, src, mods, found, emit)
     for (signal, *_), (line, excerpt, attrs, count, strength) in sorted(
             pending.items(), key=lambda kv: (kv[1][0], kv[0][0])):
@@ -229,7 +230,7 @@ def _attrs(signal: str, use, lines: list[str]) -> dict | None:
         if not (isinstance(name, str) and re.fullmatch(r"[\w.-]+", name)):  # a constant name only
             strs = [a for a in use.args if isinstance(a, str) and re.fullmatch(r"[\w.-]+", a)]
             name = strs[-1] if strs and use.path.endswith("register_model") else None
-        return {"model": name, "link_keys": [f"model:{name}"] if name else None}
+        return {"model": name, "link_keys": [model_key(name)] if name else None}
     if signal == "schedule.job":
         kw = use.keywords
         if any(kw.get(k) is False for k in ("enabled", "is_enabled")) or kw.get("is_paused_upon_creation") is True:

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import parse_image
 from probes.git.declare import Detector, Files
-from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
 from probes.git.yamlines import LDict, ParseError, load_json

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from auditor.refs import model_key, parse_image
 from probes.git.declare import Detector, Files
 from probes.git.detect.kube_rules import REMEDIATION, rule_kind
 from probes.git.detect.words import serves, trains
-from probes.git.images import parse_image
 from probes.git.scan import Scan
 from probes.git.tree import Entry
 from probes.git.yamlines import LDict, LList, ParseError, load_yaml_all
@@ -171,7 +171,7 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str, text: str) -> I
     images = _images(doc)
     model_refs = sorted(set(re.findall(r"models:/([A-Za-z0-9_.-]+)", _flat(doc))))
     # images link through their own image.* evidence below; the workload links to models
-    links = [f"model:{m}" for m in model_refs]
+    links = [model_key(m) for m in model_refs]
     signals = list(KIND_SIGNALS.get(kind, []))
     if kind == "Pipeline" and "tekton" not in api:
         signals = []
