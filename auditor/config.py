@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from auditor import catalog, registry
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
+from auditor.yamlload import SafeLoader, TooDeep, check_depth
 
 #: Most YAML nodes a configuration may stand for once its aliases are expanded. A real
 #: audit.yaml has a few thousand; an alias bomb ("billion laughs") has billions and would
@@ -42,7 +43,9 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on first use, so a run from CLI arguments
+    # pays nothing for the audit.yaml models it never validates
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TargetBase(_Strict):
@@ -92,9 +95,10 @@ class AuditConfig:
     source: str = "<arguments>"
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves an impossible date (``2027-02-30``) as text, so validation
-    reports it with its line instead of the YAML library raising a bare ValueError."""
+class _Loader(SafeLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader (libyaml's when available) that leaves an impossible date (``2027-02-30``)
+    as text, so validation reports it with its line instead of the YAML library raising a
+    bare ValueError."""
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
@@ -297,18 +301,26 @@ def build_target(raw: dict[str, Any], where: str = "", lines: dict | None = None
                   timeout=head.timeout)
 
 
-def load(path: str | Path) -> AuditConfig:
+def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
+    """An audit.yaml parsed safely: (data, file name, line of every key path)."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-            raise ConfigError(f"{file}: refused: YAML aliases expand to more than "
-                              f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        check_depth(text, _Loader)  # libyaml would crash, not raise, on absurd nesting
+        loader = _Loader(text)  # a SafeLoader subclass; parsed once, then constructed
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+                raise ConfigError(f"{file}: refused: YAML aliases expand to more than "
+                                  f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except TooDeep:
+        raise ConfigError(f"{file}: refused: YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -318,7 +330,11 @@ def load(path: str | Path) -> AuditConfig:
         raise ConfigError(f"{file}: refused: YAML nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: expected a mapping with a 'targets' list")
-    lines = _line_index(node) if node is not None else {}
+    return data, file, _line_index(node) if node is not None else {}
+
+
+def load(path: str | Path) -> AuditConfig:
+    data, file, lines = _document(path)
     data = _expand_env(data, file, lines)
     try:
         model = ConfigModel.model_validate(data)
@@ -327,22 +343,80 @@ def load(path: str | Path) -> AuditConfig:
     base = Path(path).resolve().parent
     targets: list[Target] = []
     seen: set[str] = set()
+    generated: list[tuple[int, dict[str, Any]]] = []
     for i, raw in enumerate(model.targets):
+        if "discover" in raw:  # expanded below, once every listed target is known
+            generated.append((i, raw))
+            continue
         target = build_target(_resolve_paths(raw, base), file, lines, ("targets", i))
         if target.name in seen:
             raise ConfigError(f"{_where(file, lines, ('targets', i, 'name'))}: targets.{i}.name: "
                               f"duplicate target name {target.name!r}")
         seen.add(target.name)
         targets.append(target)
+    if generated:
+        from auditor import discovery  # imported only by configurations that discover
+
+        targets = discovery.expand(targets, generated, base, file, lines)
     if not targets:
         raise ConfigError(f"{_where(file, lines, ('targets',))}: targets: the list is empty")
     _check_waivers(model.waivers, targets, file, lines)
-    settings = model.settings.model_copy(update={
+    return AuditConfig(targets=targets, policy=Policy(tuple(model.policy.allowed_regions)),
+                       settings=_settings(model, base, file, lines), waivers=list(model.waivers),
+                       source=file)
+
+
+def _settings(model: ConfigModel, base: Path, file: str, lines: dict[tuple, int]) -> SettingsModel:
+    """Settings with their paths (framework file, cache and history folders) against ``base``."""
+    return model.settings.model_copy(update={
         "framework": _framework_setting(model.settings.framework, base, file, lines),
         **{k: _against(base, v) for k in ("cache_dir", "history_dir")
            if isinstance(v := getattr(model.settings, k), str) and v}})
-    return AuditConfig(targets=targets, policy=Policy(tuple(model.policy.allowed_regions)),
-                       settings=settings, waivers=list(model.waivers), source=file)
+
+
+@dataclass
+class Overrides:
+    """What ``assess --config`` takes from an audit.yaml: policy, settings, waivers, and each
+    listed target's labels (its team) by name."""
+
+    policy: Policy
+    settings: SettingsModel
+    waivers: list[WaiverModel]
+    labels: dict[str, dict[str, str]]
+    source: str
+
+
+def load_overrides(path: str | Path, targets: list[Target]) -> Overrides:
+    """The parts of an audit.yaml that apply to evidence already collected from ``targets``.
+    Targets are not built: their other settings, and the ``${VAR}`` in them (credentials the
+    assessing machine need not have), are not read; ``targets:`` may be left out (a waiver
+    file). Waivers are checked against ``targets`` with the labels given here."""
+    data, file, lines = _document(path)
+    raw_targets = data.get("targets") or []
+    if not isinstance(raw_targets, list):
+        raise ConfigError(f"{_where(file, lines, ('targets',))}: targets: expected a list")
+    rest = _expand_env({k: v for k, v in data.items() if k != "targets"}, file, lines)
+    try:
+        model = ConfigModel.model_validate({**rest, "targets": []})
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, file, lines, model=ConfigModel)) from None
+    labels: dict[str, dict[str, str]] = {}
+    for i, raw in enumerate(raw_targets):
+        if not isinstance(raw, dict) or "name" not in raw or "discover" in raw:
+            continue
+        given = _expand_env(raw.get("labels") or {}, file, lines, ("targets", i, "labels"))
+        try:
+            head = TargetBase.model_validate({"name": raw["name"], "kind": str(raw.get("kind", "")),
+                                              "labels": given})
+        except ValidationError as exc:
+            raise ConfigError(_first_error(exc, file, lines, ("targets", i))) from None
+        labels[head.name] = dict(head.labels)
+    relabelled = [Target(name=t.name, kind=t.kind, labels=labels.get(t.name, dict(t.labels)))
+                  for t in targets]
+    _check_waivers(model.waivers, relabelled, file, lines)
+    return Overrides(policy=Policy(tuple(model.policy.allowed_regions)),
+                     settings=_settings(model, Path(path).resolve().parent, file, lines),
+                     waivers=list(model.waivers), labels=labels, source=file)
 
 
 def _framework_setting(name: str, base: Path, file: str, lines: dict[tuple, int]) -> str:
