@@ -143,7 +143,7 @@ def run_audit(
         "placements": placements,
         "inventory": inventory.build(evidence, config.targets, catalog.taxonomy()),
         "tempo": tempo.build(evidence, config.targets),
-        "compliance": compliance.build(results, evidence, unobserved),
+        "compliance": compliance.build(results, evidence, unobserved, config.policy),
         "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
                      "expires": w.expires.isoformat() if w.expires else None,
                      "status": "expired" if w.expires and w.expires < today else "active"}

@@ -1,4 +1,9 @@
-"""Compliance controls (catalog/controls.yaml), judged on the organisation scope."""
+"""Compliance controls (catalog/controls.yaml), judged on the organisation scope.
+
+Policy is judged here, never in a probe: a probe reports what it saw (the regions that hold
+resources), and a control compares it with the audit's policy (``policy.allowed_regions``),
+so changing the policy changes verdicts, never evidence.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import yaml
 from auditor.catalog import CATALOG_DIR
 from auditor.engine import MET, UNKNOWN, CapabilityResult
 from auditor.evidence import Evidence, Unobserved
+from auditor.probe import Policy
 from auditor.signals import matches
 
 
@@ -19,8 +25,25 @@ def controls() -> dict[str, dict[str, Any]]:
     return yaml.safe_load((CATALOG_DIR / "controls.yaml").read_text())["controls"]
 
 
+def violates(ev: Evidence, fail_when: dict[str, Any], policy: Policy) -> bool:
+    """Whether one piece of evidence fails a control's ``fail_when``: every attribute named
+    there has the value given, and ``<attribute>_not_in: <policy list>`` holds when the
+    attribute is outside a non-empty policy list (an empty list allows everything)."""
+    if not fail_when:
+        return False
+    for key, value in fail_when.items():
+        if key.endswith("_not_in"):
+            allowed = tuple(getattr(policy, str(value)))
+            if not allowed or ev.attributes.get(key.removesuffix("_not_in")) in allowed:
+                return False
+        elif ev.attributes.get(key) != value:
+            return False
+    return True
+
+
 def build(results: Sequence[CapabilityResult], evidence: Sequence[Evidence],
-          unobserved: Sequence[Unobserved]) -> list[dict[str, Any]]:
+          unobserved: Sequence[Unobserved], policy: Policy | None = None) -> list[dict[str, Any]]:
+    policy = policy or Policy()
     org = {r.capability.id: r for r in results if r.scope.kind == "org"}
     out = []
     for cid, spec in controls().items():
@@ -33,8 +56,7 @@ def build(results: Sequence[CapabilityResult], evidence: Sequence[Evidence],
         else:
             found = [ev for ev in evidence if matches(spec["signal"], ev.signal)]
             fail_when = spec.get("fail_when") or {}
-            bad = [ev for ev in found
-                   if fail_when and all(ev.attributes.get(k) == v for k, v in fail_when.items())]
+            bad = [ev for ev in found if violates(ev, fail_when, policy)]
             blind = any(u.covers(spec["signal"]) for u in unobserved)
             if bad:
                 status = "fail"

@@ -34,11 +34,13 @@ class ProbeError(Exception):
     kind: ClassVar[str] = "error"
 
     def __init__(self, reason: str, *, status: int | None = None,
-                 signals: Sequence[str] = ()) -> None:
+                 signals: Sequence[str] = (), fatal: bool | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.signals = tuple(signals)
+        if fatal is not None:  # this one failure says more (or less) than its kind
+            self.fatal = fatal  # type: ignore[misc]
 
     def __str__(self) -> str:
         return self.reason
@@ -148,7 +150,7 @@ def network_reason(exc: BaseException) -> str:
     return type(chain[-1]).__name__
 
 
-def transport_error(exc: BaseException, host: str, timeout: float | None = None) -> Unreachable:
+def transport_error(exc: BaseException, host: str, timeout: float | None = None) -> ProbeError:
     """A transport exception as the :class:`ProbeError` it means for ``host`` (one wording
     for every probe: ``no answer within 30s from host (timed out)``, ``host is unreachable:
     connection refused``)."""
@@ -156,6 +158,8 @@ def transport_error(exc: BaseException, host: str, timeout: float | None = None)
     if reason == "timed out":
         within = f" within {timeout:g}s" if timeout else " in time"
         return TimedOut(f"no answer{within} from {host} (timed out)")
+    if reason == type(_chain(exc)[-1]).__name__:  # not a network failure we know
+        return ProbeError(f"request to {host} failed: {reason}")
     return Unreachable(f"{host} is unreachable: {reason}")
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from auditor.errors import Forbidden
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeContext, Target
 from probes.aws import (
@@ -68,7 +69,7 @@ def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
             return
         failure = classify(exc, "sts:AssumeRole", endpoint)
         reason = failure.reason
-        if failure.kind == "denied":  # the caller's right, not the audited role's policy
+        if isinstance(failure, Forbidden):  # the caller's right, not the audited role's policy
             reason = (f"cannot assume {settings.role_arn}: sts:AssumeRole denied; check the "
                       "role's trust policy and the caller's permission to assume it")
         yield ctx.unobserved(target, "AWS credentials (assume role)", reason, all_signals)
@@ -204,11 +205,9 @@ def _aggregates(env: Env, target: Target, ctx: ProbeContext) -> Iterator[Evidenc
                        target=target.name, locator=f"arn:{part}:sagemaker::{acct}:endpoint/*",
                        attributes={"value": round(statistics.median(ages), 1), "unit": "days",
                                    "endpoints": len(ages), "tool": "sagemaker"})
-    allowed = ctx.policy.allowed_regions
+    # where resources are; whether that is allowed is compliance's to judge (policy)
     for region, (count, locator) in sorted(env.regions_used.items()):
         if count:
             yield Evidence(signal="residency.region", strength=Strength.CONFIGURED,
                            target=target.name, locator=locator,
-                           attributes={"region": region,
-                                       "allowed": (region in allowed) if allowed else True,
-                                       "policy": bool(allowed), "resources": count})
+                           attributes={"region": region, "resources": count})

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from auditor.errors import guarded
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Probe, ProbeContext, Target
 
@@ -63,42 +64,34 @@ class KubernetesProbe(Probe):
 
     def _live(self, target: Target, ctx: ProbeContext, settings: KubernetesSettings,
               classifier: Classifier) -> Iterator[Evidence | Unobserved]:
-        from .live import ClusterError, Forbidden, ListFailed, LiveCluster
+        from auditor.errors import ProbeError
+
+        from .live import LiveCluster
 
         what = f"cluster {settings.context or ('in-cluster' if settings.in_cluster else 'current context')}"
         try:
-            cluster = LiveCluster(settings, ctx.remaining)
-        except ClusterError as exc:
-            yield ctx.unobserved(target, what, str(exc), self.signals)
+            cluster = LiveCluster(settings, ctx.remaining, ctx.requests)
+        except ProbeError as exc:
+            yield ctx.unobserved(target, what, exc.reason, self.signals)
             return
         try:
-            try:
-                yield from classifier.version_evidence(cluster.version())
-                ctx.check()
-                resources = cluster.discover()
-            except ClusterError as exc:
-                yield ctx.unobserved(target, what, str(exc), self.signals)
-                return
+            yield from classifier.version_evidence(cluster.version())
+            ctx.check()
+            resources = cluster.discover()
             yield from classifier.platform_evidence(resources)
             for spec in KINDS:
                 res = resources.get(spec.key)
                 if res is None:
                     continue
                 ctx.check()
-                try:
-                    for page in cluster.list_pages(res, spec, settings.page_size):
-                        for obj in page:
-                            yield from classifier.feed(spec, obj)
-                        ctx.check()
-                except Forbidden as exc:
-                    yield ctx.unobserved(target, f"{spec.kind} objects", str(exc), spec.signals)
-                except ListFailed as exc:
-                    yield ctx.unobserved(target, f"{spec.kind} objects", str(exc), spec.signals)
-                except ClusterError as exc:
-                    yield ctx.unobserved(target, what, str(exc), self.signals)
-                    return
+                yield from guarded(ctx, target, f"{spec.kind} objects", spec.signals,
+                                   lambda res=res, spec=spec: _listed(cluster, res, spec,
+                                                                      classifier, ctx,
+                                                                      settings.page_size))
             yield from classifier.finish()
-            ctx.log.debug("kubernetes %s: %d requests", target.name, cluster.requests)
+            ctx.log.debug("kubernetes %s: %d requests", target.name, ctx.requests.count)
+        except ProbeError as exc:  # fatal: the cluster went out of sight
+            yield ctx.unobserved(target, what, exc.reason, self.signals)
         finally:
             cluster.close()
 
@@ -139,3 +132,12 @@ class KubernetesProbe(Probe):
                 yield ctx.unobserved(target, f"{kind} objects in {what}",
                                      f"the snapshot holds no {kind} objects (export them with "
                                      f"kubectl get {spec.resource} -A -o yaml)", spec.signals)
+
+
+def _listed(cluster: Any, res: Any, spec: Any, classifier: Classifier, ctx: ProbeContext,
+            page_size: int) -> Iterator[Evidence]:
+    """Evidence from one kind's cluster-wide LIST, page by page."""
+    for page in cluster.list_pages(res, spec, page_size):
+        for obj in page:
+            yield from classifier.feed(spec, obj)
+        ctx.check()

@@ -20,7 +20,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.errors import (
+    AccessDenied,
+    Forbidden,
+    ListingCut,
+    NotThisApi,
+    ProbeError,
+    TooLarge,
+    Unreachable,
+    network_reason,
+)
 from auditor.limits import PageGuard, ResponseTooLarge, read_capped
+from auditor.probe import RequestLog
 from auditor.redact import register_secret
 
 from .kinds import GROUPS, KindSpec
@@ -31,21 +42,9 @@ ACCEPT_DISCOVERY = f"{AGGREGATED},application/json"
 MAX_TIMEOUT = 30.0
 
 
-class ClusterError(Exception):
-    """The whole cluster cannot be read (one-line, credential-free message)."""
-
-
-class Forbidden(Exception):
-    """403 on one resource."""
-
-
-class ListFailed(Exception):
-    """A list failed for another reason (404, 410, 5xx, bad JSON, too large, endless);
-    message is one line."""
-
-
-class TooLarge(Exception):
-    """One answer passed ``max_response_bytes`` (one line)."""
+def _fatal(reason: str) -> ProbeError:
+    """The whole cluster cannot be read (one-line, credential-free reason)."""
+    return ProbeError(reason, fatal=True)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ class Resource:
 class LiveCluster:
     """One API server, reached with the client's own configuration and auth."""
 
-    def __init__(self, settings: KubernetesSettings, remaining: Any) -> None:
+    def __init__(self, settings: KubernetesSettings, remaining: Any,
+                 requests: RequestLog | None = None) -> None:
         from kubernetes import client, config  # heavy import: only when a live target runs
         from kubernetes.config.config_exception import ConfigException
 
@@ -79,9 +79,9 @@ class LiveCluster:
                 config.load_kube_config(config_file=settings.kubeconfig, context=settings.context,
                                         client_configuration=cfg, persist_config=False)
         except (ConfigException, OSError, TypeError, ValueError) as exc:
-            raise ClusterError(_config_reason(settings, exc)) from None
+            raise _fatal(_config_reason(settings, exc)) from None
         except Exception as exc:  # yaml errors and the like from a broken kubeconfig
-            raise ClusterError(f"cannot load kubeconfig: {type(exc).__name__}") from None
+            raise _fatal(f"cannot load kubeconfig: {type(exc).__name__}") from None
         for value in (cfg.api_key or {}).values():
             register_secret(value)
             register_secret(str(value).removeprefix("Bearer ").strip())
@@ -89,7 +89,7 @@ class LiveCluster:
         cfg.retries = 0  # fail fast; the audit reports unreachable servers instead of waiting
         cfg.client_go_retries = False
         self.host = cfg.host
-        self.requests = 0
+        self.requests = requests if requests is not None else RequestLog()
         self._api = client.ApiClient(cfg)
 
     def close(self) -> None:
@@ -102,18 +102,18 @@ class LiveCluster:
 
     def get(self, path: str, query: list[tuple[str, Any]] | None = None,
             accept: str = "application/json") -> tuple[int, Any, str]:
-        """(status, parsed JSON body or None, content type). Network failures → ClusterError."""
+        """(status, parsed JSON body or None, content type). Network failures → Unreachable."""
         import urllib3
 
         method, url, headers, _body, _post = self._api.param_serialize(
             "GET", path, query_params=query or [], header_params={"Accept": accept},
             auth_settings=["BearerToken"])
-        self.requests += 1
+        self.requests.add("GET", path)
         try:
             resp = self._api.call_api(method, url, header_params=headers, _request_timeout=self._timeout())
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterError(f"cannot reach the API server at {_hostport(self.host)}: "
-                               f"{_network_reason(exc)}") from None
+            raise Unreachable(f"cannot reach the API server at {_hostport(self.host)}: "
+                              f"{network_reason(exc)}") from None
         try:
             # never resp.read(): it would take the whole answer into memory, however large
             raw = read_capped(lambda n: resp.response.read(n), self.max_bytes, f"GET {path}")
@@ -121,8 +121,8 @@ class LiveCluster:
             resp.response.close()  # drop the connection rather than drain the rest
             raise TooLarge(str(exc)) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterError(f"the API server at {_hostport(self.host)} broke off: "
-                               f"{_network_reason(exc)}") from None
+            raise Unreachable(f"the API server at {_hostport(self.host)} broke off: "
+                              f"{network_reason(exc)}") from None
         finally:
             resp.response.release_conn()
         try:
@@ -132,13 +132,14 @@ class LiveCluster:
         ctype = str(resp.headers.get("Content-Type") or "")
         if resp.status == 401:
             # worded so that redaction has nothing to mask: no "token <word>" in it
-            raise ClusterError("401 Unauthorized: the API server refused invalid or expired credentials")
+            raise AccessDenied("401 Unauthorized: the API server refused invalid or expired "
+                               "credentials", status=401)
         return resp.status, body, ctype
 
     # ---- discovery -----------------------------------------------------------------------
 
-    def _not_kubernetes(self, what: str) -> ClusterError:
-        return ClusterError(f"not a Kubernetes API at {_hostport(self.host)}: {what}")
+    def _not_kubernetes(self, what: str) -> NotThisApi:
+        return NotThisApi(f"not a Kubernetes API at {_hostport(self.host)}: {what}")
 
     def _get_small(self, path: str, accept: str = "application/json") -> tuple[int, Any, str]:
         """A discovery or version request: an answer too large is no Kubernetes answer."""
@@ -154,7 +155,7 @@ class LiveCluster:
             raise self._not_kubernetes(f"GET /version answered {status} "
                                        f"{_describe(body, ctype)} without gitVersion")
         if status != 200:
-            raise ClusterError(f"GET /version answered {status}")
+            raise _fatal(f"GET /version answered {status}")
         return body
 
     def discover(self) -> dict[tuple[str, str], Resource]:
@@ -164,7 +165,7 @@ class LiveCluster:
         for root, legacy in (("/api", "APIVersions"), ("/apis", "APIGroupList")):
             status, body, ctype = self._get_small(root, accept=ACCEPT_DISCOVERY)
             if status != 200:
-                raise ClusterError(f"discovery GET {root} answered {status}")
+                raise _fatal(f"discovery GET {root} answered {status}")
             kind = body.get("kind") if isinstance(body, dict) else None
             if kind not in (legacy, "APIGroupDiscoveryList"):
                 raise self._not_kubernetes(f"discovery GET {root} answered "
@@ -200,9 +201,9 @@ class LiveCluster:
 
     def list_pages(self, res: Resource, spec: KindSpec, page_size: int) -> Iterator[list[dict]]:
         """One cluster-wide LIST, page by page (``limit``/``continue``); stops with
-        ListFailed on a repeated ``continue`` token or absurdly many pages."""
+        ListingCut on a repeated ``continue`` token or absurdly many pages."""
         token = ""
-        guard = PageGuard(f"list {spec.rbac_name}", error=ListFailed)
+        guard = PageGuard(f"list {spec.rbac_name}", error=ListingCut)
         while True:
             query: list[tuple[str, Any]] = [("limit", page_size)]
             if token:
@@ -210,15 +211,16 @@ class LiveCluster:
             try:
                 status, body, _ = self.get(res.path, query)
             except TooLarge as exc:
-                raise ListFailed(f"list {spec.rbac_name}: {exc}; lower page_size") from None
+                raise TooLarge(f"list {spec.rbac_name}: {exc}; lower page_size") from None
             if status == 403:
-                raise Forbidden(f"list {spec.rbac_name} forbidden")
+                raise Forbidden(f"list {spec.rbac_name} forbidden", status=403)
             if status != 200:
                 reason = body.get("reason") if isinstance(body, dict) else ""
-                raise ListFailed(f"list {spec.rbac_name} answered {status} {reason or ''}".strip())
+                raise ProbeError(f"list {spec.rbac_name} answered {status} {reason or ''}".strip(),
+                                 status=status)
             if not (isinstance(body, dict) and "items" in body
                     and isinstance(body["items"], list | None)):
-                raise ListFailed(f"list {spec.rbac_name}: the answer is not a Kubernetes List")
+                raise ProbeError(f"list {spec.rbac_name}: the answer is not a Kubernetes List")
             yield [i for i in body.get("items") or [] if isinstance(i, dict)]
             token = str((body.get("metadata") or {}).get("continue") or "")
             if not token:
@@ -265,20 +267,6 @@ def _describe(body: Any, ctype: str) -> str:
 def _hostport(url: str) -> str:
     parts = urlsplit(url or "")
     return parts.netloc.rsplit("@", 1)[-1] or url
-
-
-def _network_reason(exc: BaseException) -> str:
-    text = str(getattr(exc, "reason", "") or exc)
-    low = text.lower()
-    if "refused" in low:
-        return "connection refused"
-    if "timed out" in low or "timeout" in low:
-        return "timed out"
-    if "name or service not known" in low or "nodename nor servname" in low or "resolve" in low:
-        return "host name does not resolve"
-    if "certificate" in low or "ssl" in low:
-        return "TLS verification failed"
-    return type(exc).__name__
 
 
 def _config_reason(settings: KubernetesSettings, exc: BaseException) -> str:

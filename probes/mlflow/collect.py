@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from auditor.errors import ProbeError
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import ProbeContext, Target
 from auditor.redact import one_line
@@ -16,7 +17,6 @@ from probes.mlflow.connection import (
     registry_store,
     tracking_store,
 )
-from probes.mlflow.errors import ProbeFailure
 from probes.mlflow.listing import (
     RunSampler,
     list_experiments,
@@ -45,7 +45,7 @@ def collect(target: Target, ctx: ProbeContext) -> Found:
         version = conn.server_version()
         store = tracking_store(conn)
         exps = list_experiments(store, ctx.check)
-    except ProbeFailure as exc:
+    except ProbeError as exc:
         yield ctx.unobserved(target, what, str(exc), ALL_SIGNALS)
         return
     auth = _auth_enforced(conn)
@@ -67,7 +67,7 @@ def _auth_enforced(conn: Connection) -> bool | None:
         return False
     try:
         return conn.auth_enforced()
-    except ProbeFailure:
+    except ProbeError:
         return None
 
 
@@ -84,7 +84,7 @@ def _runs(target: Target, ctx: ProbeContext, em: findings.Emitter, store: Any,
         for summary in sampler.sample(active):
             done.append(summary)
             yield from findings.experiment_runs(em, by_id.get(summary.experiment_id), summary)
-    except ProbeFailure as exc:
+    except ProbeError as exc:
         left = len(active) - len(done)
         yield ctx.unobserved(target, f"runs of {left} of {len(active)} experiments on {em.host}",
                              str(exc), RUN_SIGNALS)
@@ -102,7 +102,7 @@ def _registry(target: Target, ctx: ProbeContext, em: findings.Emitter, conn: Con
         store = registry_store(rconn)
         models = list_registered_models(store, ctx.check)
         versions, truncated = list_model_versions(store, settings.max_model_versions, ctx.check)
-    except ProbeFailure as exc:
+    except ProbeError as exc:
         yield ctx.unobserved(target, what, str(exc), REGISTRY_SIGNALS)
         return
     except Exception as exc:  # credential resolution for a separate registry URI

@@ -18,9 +18,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.errors import AccessDenied, NotThisApi, ProbeError, TooLarge, transport_error
 from auditor.limits import ResponseTooLarge, join_capped
 from auditor.redact import register_secret
-from probes.mlflow.errors import AccessDenied, ApiError, NotMlflow, classify_transport
 from probes.mlflow.settings import MlflowSettings
 
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?([.+-][0-9A-Za-z.]+)*$")
@@ -113,16 +113,16 @@ class Connection:
                 raise_on_status=False, stream=True, **kwargs,
             )
         except (MlflowException, OSError) as exc:
-            raise classify_transport(exc, self.host, timeout) from None
+            raise transport_error(exc, self.host, timeout) from None
         try:
             body = join_capped(resp.iter_content(64 * 1024), self.settings.max_response_bytes,
                                f"{self.host} {endpoint}")
         except ResponseTooLarge as exc:
             resp.close()
-            raise ApiError(str(exc)) from None
+            raise TooLarge(str(exc)) from None
         except Exception as exc:  # the connection broke off mid-answer
             resp.close()
-            raise classify_transport(exc, self.host, timeout) from None
+            raise transport_error(exc, self.host, timeout) from None
         # what requests would have read itself: .json() and .text work as usual
         resp._content, resp._content_consumed = body, True
         return resp
@@ -150,8 +150,8 @@ class Connection:
             return text
         if resp.history and describe_body(resp) == "an HTML page":
             raise AccessDenied(f"{self.host} redirected /version to an HTML page (a sign-in "
-                               "page?): give credentials the server accepts", 401)
-        raise NotMlflow(f"{self.host} answered {describe_body(resp)} to /version: "
+                               "page?): give credentials the server accepts", status=401)
+        raise NotThisApi(f"{self.host} answered {describe_body(resp)} to /version: "
                         "not an MLflow tracking server")
 
     def auth_enforced(self) -> bool | None:
@@ -168,9 +168,9 @@ class Connection:
 def denied(status: int, host: str, endpoint: str) -> AccessDenied:
     if status == 401:
         return AccessDenied(f"{host} requires authentication (HTTP 401 on {endpoint}): set "
-                            "MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD", 401)
+                            "MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD", status=401)
     return AccessDenied(f"{host} refused access (HTTP 403 on {endpoint}): the credentials need "
-                        "READ permission on experiments and registered models", 403)
+                        "READ permission on experiments and registered models", status=403)
 
 
 def describe_body(resp: Any) -> str:
@@ -199,23 +199,23 @@ def parse_response(resp: Any, host: str, endpoint: str, proto: Any) -> Any:
         data = None
     if status != 200:
         if isinstance(data, dict) and "error_code" in data:
-            raise ApiError(f"{host} answered {str(data['error_code'])[:60]} (HTTP {status}) to {endpoint}")
+            raise ProbeError(f"{host} answered {str(data['error_code'])[:60]} (HTTP {status}) to {endpoint}")
         if status == 404:
-            raise NotMlflow(f"{host} answered HTTP 404 to {endpoint}: not an MLflow tracking server")
-        raise ApiError(f"{host} answered HTTP {status} to {endpoint}")
+            raise NotThisApi(f"{host} answered HTTP 404 to {endpoint}: not an MLflow tracking server")
+        raise ProbeError(f"{host} answered HTTP {status} to {endpoint}")
     if not isinstance(data, dict):
         if not resp.text.strip():
             return proto
-        raise NotMlflow(f"{host} answered {describe_body(resp)} to {endpoint}: "
+        raise NotThisApi(f"{host} answered {describe_body(resp)} to {endpoint}: "
                         "not an MLflow tracking server")
     unknown = sorted(set(data) - _proto_fields(proto))
     if unknown:
-        raise NotMlflow(f"{host} answered JSON without MLflow fields (e.g. {unknown[0][:40]!r}) "
+        raise NotThisApi(f"{host} answered JSON without MLflow fields (e.g. {unknown[0][:40]!r}) "
                         f"to {endpoint}: not an MLflow tracking server")
     try:
         parse_dict(data, proto)
     except ParseError:
-        raise NotMlflow(f"{host} answered JSON MLflow cannot parse to {endpoint}") from None
+        raise NotThisApi(f"{host} answered JSON MLflow cannot parse to {endpoint}") from None
     return proto
 
 
@@ -258,6 +258,6 @@ def tracking_store(conn: Connection) -> Any:
 
 def registry_store(conn: Connection) -> Any:
     if conn.uri.startswith("databricks-uc"):
-        raise ApiError("the Unity Catalog model registry (databricks-uc) is not supported; "
+        raise ProbeError("the Unity Catalog model registry (databricks-uc) is not supported; "
                        "set registry_uri: databricks for the workspace registry")
     return _store_classes()[1](conn)

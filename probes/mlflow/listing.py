@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from auditor.errors import ListingCut
 from auditor.limits import PageGuard
-from probes.mlflow.errors import ApiError
 from probes.mlflow.runs import ExperimentRuns
 
 EXPERIMENTS_PAGE = 1000
@@ -29,7 +29,7 @@ def list_experiments(store: Any, check: Callable[[], None]) -> list[Any]:
 
     out: list[Any] = []
     token = None
-    guard = PageGuard("experiments search", error=ApiError)
+    guard = PageGuard("experiments search", error=ListingCut)
     while True:
         check()
         page = store.search_experiments(view_type=ViewType.ALL, max_results=EXPERIMENTS_PAGE,
@@ -82,7 +82,7 @@ class RunSampler:
         summaries = {e: ExperimentRuns(e, self.now_ms) for e in group}
         budget = len(group) * self.max_runs
         fetched, token, complete = 0, None, False
-        guard = PageGuard("runs search", error=ApiError)
+        guard = PageGuard("runs search", error=ListingCut)
         while True:
             page = self._search(group, min(self.page_size, budget - fetched), token)
             for run in page:
@@ -113,7 +113,7 @@ class RunSampler:
     def _sample_one(self, exp_id: str) -> ExperimentRuns:
         s = ExperimentRuns(exp_id, self.now_ms)
         token = None
-        guard = PageGuard("runs search", error=ApiError)
+        guard = PageGuard("runs search", error=ListingCut)
         while s.sampled < self.max_runs:
             page = self._search([exp_id], min(self.page_size, self.max_runs - s.sampled), token)
             for run in page:
@@ -137,7 +137,7 @@ def _add(summary: ExperimentRuns, run: Any) -> None:
 def list_registered_models(store: Any, check: Callable[[], None]) -> list[Any]:
     out: list[Any] = []
     token = None
-    guard = PageGuard("registered models search", error=ApiError)
+    guard = PageGuard("registered models search", error=ListingCut)
     while True:
         check()
         page = store.search_registered_models(max_results=MODELS_PAGE, page_token=token)
@@ -153,7 +153,7 @@ def list_model_versions(store: Any, limit: int, check: Callable[[], None]) -> tu
     out: list[Any] = []
     token = None
     page_size = min(limit, 10_000)
-    guard = PageGuard("model versions search", error=ApiError)
+    guard = PageGuard("model versions search", error=ListingCut)
     while len(out) < limit:
         check()
         page = store.search_model_versions(max_results=min(page_size, limit - len(out)),
