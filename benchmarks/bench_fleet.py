@@ -1,0 +1,284 @@
+"""Benchmark: auditing a fleet of 10 / 100 / 1,000 synthetic repositories as whole processes.
+
+Targets (issue 14): 1,000 repositories in at most 10 s on 2 cores; peak RSS under 200 MB
+whatever the count.
+
+    python benchmarks/bench_fleet.py [--sizes 10,100,1000] [--jobs 1,2] [--runs 3]
+                                     [--baseline /path/to/other/tree]
+
+Each repository (20-200 files) is generated with ``git fast-import``: Python modules,
+notebooks, one of several CI systems (GitHub Actions, GitLab CI, Jenkins, none), a
+Dockerfile or not, requirements, Kubernetes manifests, docs and data, in three commits;
+three in four are bare, as on a git server. The fleet is audited from an audit.yaml listing
+every repository (``mlops-auditor audit --config ... --jobs J -f json``), each run a fresh
+process; runs are interleaved (jobs 1, jobs 2, jobs 1 ...) and medians taken, so the
+machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
+peak RSS of the auditor process (its own high-water mark) and of the largest process in its
+tree (git children included). ``--baseline TREE`` runs the same commands against another
+checkout (its packages first on ``PYTHONPATH``) in the same loop, for before/after figures.
+Discovery is timed separately: loading a ``discover: {root: ...}`` configuration over the
+same folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_git import notebook, py_source  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WORKFLOWS = {
+    "github": (".github/workflows/ci.yml",
+               "on: [push, pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+               "      - uses: actions/checkout@v4\n      - run: pip install -r requirements.txt\n"
+               "      - run: pytest\n{deploy}"),
+    "gitlab": (".gitlab-ci.yml",
+               "stages: [test, deploy]\ntest:\n  stage: test\n  script:\n    - pytest\n"
+               "deploy:\n  stage: deploy\n  script:\n{deploy}"),
+    "jenkins": ("Jenkinsfile",
+                "pipeline {{\n  agent any\n  stages {{\n    stage('test') {{ steps {{ sh 'pytest' }} }}\n"
+                "{deploy}  }}\n}}\n"),
+}
+DEPLOYS = {
+    "github": "      - run: docker build -t ghcr.io/acme/{name}:${{{{ github.sha }}}} .\n"
+              "      - run: helm upgrade --install {name} chart/\n",
+    "gitlab": "    - docker build -t registry.example.com/{name}:$CI_COMMIT_SHA .\n"
+              "    - kubectl apply -f deploy/\n",
+    "jenkins": "    stage('deploy') {{ steps {{ sh 'kubectl apply -f deploy/' }} }}\n",
+}
+PINS = ["mlflow==2.16.0", "torch==2.4.0", "pandas==2.2.2", "numpy==2.0.0", "scikit-learn==1.5.1",
+        "evidently==0.4.33", "great-expectations==1.0.0", "feast==0.40.0", "shap==0.46.0"]
+
+
+def repo_files(i: int, rng: random.Random) -> dict[str, str]:
+    """20-200 files of a small ML repository; which tools and CI it has varies with ``i``."""
+    name = f"model-{i:04d}"
+    files: dict[str, str] = {"README.md": f"# {name}\n\nTraining and serving for {name}.\n"}
+    ci = ("github", "gitlab", "jenkins", None)[i % 4]
+    if ci:
+        path, text = WORKFLOWS[ci]
+        deploy = DEPLOYS[ci].format(name=name) if rng.random() < 0.6 else ""
+        files[path] = text.format(deploy=deploy)
+    if rng.random() < 0.7:
+        files["Dockerfile"] = "FROM python:3.11-slim\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n"
+    files["requirements.txt"] = "\n".join(rng.sample(PINS, rng.randint(2, 6))) + "\n"
+    if rng.random() < 0.4:
+        files["deploy/deployment.yaml"] = (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n"
+            f"    spec:\n      containers:\n        - name: server\n          image: ghcr.io/acme/{name}:1.0\n")
+    if rng.random() < 0.3:
+        files["MODEL_CARD.md"] = f"# Model card: {name}\n\n## Intended use\n\nScoring.\n"
+    total = rng.randint(20, 200)
+    k = 0
+    while len(files) < total:
+        kind = k % 10
+        if kind < 5:
+            files[f"src/{name.replace('-', '_')}/mod_{k}.py"] = py_source(i * 1000 + k, rng)
+        elif kind == 5:
+            files[f"notebooks/nb_{k}.ipynb"] = notebook(k, rng)
+        elif kind == 6:
+            files[f"tests/test_{k}.py"] = f"def test_{k}():\n    assert {k} == {k}\n"
+        elif kind == 7:
+            files[f"configs/c_{k}.yaml"] = "".join(f"k{j}: {j}\n" for j in range(10))
+        elif kind == 8:
+            files[f"docs/page_{k}.md"] = f"# Page {k}\n\nText.\n"
+        else:
+            files[f"data/sample_{k}.csv"] = "a,b\n" + "".join(f"{j},{j * 2}\n" for j in range(20))
+        k += 1
+    return files
+
+
+def generate_repo(path: Path, i: int, rng: random.Random, is_bare: bool) -> int:
+    """One repository with three commits, through one ``git fast-import``; its file count."""
+    subprocess.run(["git", "init", "-q", *(["--bare"] if is_bare else []), str(path)], check=True)
+    files = repo_files(i, rng)
+    names = sorted(files)
+    chunks = [names[: len(names) // 3], names[len(names) // 3: 2 * len(names) // 3],
+              names[2 * len(names) // 3:]]
+    out = []
+    mark = 0
+    marks: dict[str, int] = {}
+    for name in names:
+        mark += 1
+        data = files[name].encode()
+        out.append(b"blob\nmark :%d\ndata %d\n" % (mark, len(data)) + data + b"\n")
+        marks[name] = mark
+    when = 1767225600 + i * 3600  # 2026-01-01, an hour apart per repository
+    for n, chunk in enumerate(chunks):
+        mark += 1
+        msg = f"change {n}".encode()
+        out.append(b"commit refs/heads/main\nmark :%d\ncommitter Dev%d <dev%d@example.com> %d +0000\n"
+                   b"data %d\n%s\n" % (mark, i % 7, i % 7, when + n * 86400 * 3, len(msg), msg))
+        if n:
+            out.append(b"from :%d\n" % (mark - 1))
+        for name in chunk:
+            out.append(b"M 100644 :%d %s\n" % (marks[name], name.encode()))
+        out.append(b"\n")
+    git_dir = path if is_bare else path / ".git"
+    subprocess.run(["git", "--git-dir", str(git_dir), "fast-import", "--quiet"], input=b"".join(out),
+                   check=True)
+    subprocess.run(["git", "--git-dir", str(git_dir), "symbolic-ref", "HEAD", "refs/heads/main"],
+                   check=True)
+    return len(files)
+
+
+def generate_fleet(root: Path, count: int) -> tuple[list[Path], int]:
+    rng = random.Random(count)
+    repos, files = [], 0
+    for i in range(count):
+        is_bare = i % 4 != 3
+        path = root / f"team-{i % 8:02d}" / (f"repo-{i:04d}.git" if is_bare else f"repo-{i:04d}")
+        files += generate_repo(path, i, rng, is_bare)
+        repos.append(path)
+    return repos, files
+
+
+def write_config(path: Path, repos: list[Path]) -> None:
+    lines = ["version: 1", "targets:"]
+    for p in repos:
+        name = p.name.removesuffix(".git")
+        lines.append(f"  - {{name: {name}, kind: git, path: '{p}', labels: {{team: {p.parent.name}}}}}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+#: runs the CLI and records this process's own peak RSS (the audit, without its git children)
+WRAPPER = """
+import atexit, json, os, resource, runpy, sys
+def _rss():
+    with open(os.environ["BENCH_RSS_FILE"], "w") as fh:
+        json.dump({"self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, fh)
+atexit.register(_rss)
+sys.argv = ["mlops-auditor", *sys.argv[1:]]
+runpy.run_module("auditor", run_name="__main__")
+"""
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, rss_file: Path) -> dict:
+    """Wall time and peak RSS (own and of the whole tree) of one whole-process run."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    own = json.loads(rss_file.read_text())["self_maxrss_kb"] if rss_file.exists() else 0
+    return {"wall": wall, "tree_maxrss_mb": usage.ru_maxrss / 1024, "self_maxrss_mb": own / 1024}
+
+
+def tree_env(tree: Path | None, rss_file: Path) -> dict[str, str]:
+    env = dict(os.environ, BENCH_RSS_FILE=str(rss_file))
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def discovery_seconds(root: Path, tree: Path, work: Path) -> tuple[float, int]:
+    config = work / "discover.yaml"
+    config.write_text(f"targets:\n  - kind: git\n    discover: {{root: '{root}', max_depth: 3}}\n")
+    code = ("import sys, time; from auditor.config import load; t = time.perf_counter(); "
+            "c = load(sys.argv[1]); print(time.perf_counter() - t, len(c.targets))")
+    out = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=work).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout to measure in the same loop (before/after)")
+    parser.add_argument("--keep", type=Path, default=None, help="generate (or reuse) fleets here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    jobs = [int(j) for j in args.jobs.split(",")]
+    trees: list[tuple[str, Path]] = [("this tree", ROOT)]
+    if args.baseline:
+        trees.append(("baseline", args.baseline.resolve()))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    base = args.keep or tmp
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    rows = []
+    try:
+        for size in sizes:
+            root = base / f"fleet-{size}"
+            marker = root / ".generated"
+            t = time.perf_counter()
+            if not marker.exists():
+                shutil.rmtree(root, ignore_errors=True)
+                repos, files = generate_fleet(root, size)
+                marker.write_text(json.dumps({"files": files}))
+            files = json.loads(marker.read_text())["files"]
+            repos = sorted(p for p in root.glob("team-*/repo-*"))
+            config = tmp / f"fleet-{size}.yaml"
+            write_config(config, repos)
+            print(f"\n{size} repositories, {files} files ({files / size:.0f} per repository), "
+                  f"ready in {time.perf_counter() - t:.1f}s")
+            secs, found = discovery_seconds(root, ROOT, tmp)
+            print(f"  discovery of the folder: {found} targets in {secs:.3f}s "
+                  f"({secs / max(found, 1) * 1000:.2f} ms per repository)")
+            results: dict[tuple[str, int], list[dict]] = {}
+            for _ in range(args.runs):
+                for label, tree in trees:
+                    for j in jobs:
+                        rss_file = tmp / "rss.json"
+                        rss_file.unlink(missing_ok=True)
+                        out = tmp / f"out-{size}-{j}"
+                        cmd = [sys.executable, "-c", WRAPPER, "audit", "--config", str(config),
+                               "--jobs", str(j), "--no-history", "-q", "-o", str(out),
+                               "--cache-dir", str(tmp / "cache"), "-f", "json"]
+                        results.setdefault((label, j), []).append(
+                            run_measured(cmd, tree_env(tree, rss_file), tmp, rss_file))
+            for (label, j), runs in results.items():
+                wall = statistics.median(r["wall"] for r in runs)
+                row = {"tree": label, "repos": size, "jobs": j, "wall": wall,
+                       "per_target_ms": wall / size * 1000,
+                       "self_rss_mb": max(r["self_maxrss_mb"] for r in runs),
+                       "tree_rss_mb": max(r["tree_maxrss_mb"] for r in runs)}
+                rows.append(row)
+                print(f"  {label:10} --jobs {j}: median {wall:7.2f}s  {row['per_target_ms']:6.1f} ms/target  "
+                      f"peak RSS {row['self_rss_mb']:6.1f} MB (auditor), {row['tree_rss_mb']:6.1f} MB "
+                      f"(largest in tree)  [{', '.join(f'{w:.2f}' for w in (r['wall'] for r in runs))}]")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\nsummary (medians of", args.runs, "runs)")
+    print(f"{'tree':10} {'repos':>6} {'jobs':>4} {'wall s':>8} {'ms/target':>9} {'RSS MB':>7} {'x jobs 1':>8}")
+    for row in rows:
+        one = next((r for r in rows if r["tree"] == row["tree"] and r["repos"] == row["repos"]
+                    and r["jobs"] == 1), None)
+        speedup = one["wall"] / row["wall"] if one else float("nan")
+        print(f"{row['tree']:10} {row['repos']:6} {row['jobs']:4} {row['wall']:8.2f} "
+              f"{row['per_target_ms']:9.1f} {row['self_rss_mb']:7.1f} {speedup:8.2f}")
+    big = [r for r in rows if r["repos"] == 1000 and r["tree"] == "this tree"]
+    if big:
+        best = min(big, key=lambda r: r["wall"])
+        print(f"\ntarget 1,000 repositories <= 10 s on 2 cores: "
+              f"{'met' if best['wall'] <= 10 else 'MISSED'} ({best['wall']:.1f} s, --jobs {best['jobs']})")
+        worst = max(r["self_rss_mb"] for r in rows if r["tree"] == "this tree")
+        print(f"target peak RSS < 200 MB: {'met' if worst < 200 else 'MISSED'} ({worst:.0f} MB)")
+    large = {(r["tree"], r["jobs"]): r for r in rows if r["repos"] == max(sizes)}
+    small = {(r["tree"], r["jobs"]): r for r in rows if r["repos"] == min(sizes)}
+    if len(sizes) > 1:
+        for key, r in large.items():
+            if key in small:
+                marginal = (r["wall"] - small[key]["wall"]) / (max(sizes) - min(sizes)) * 1000
+                print(f"marginal cost per target ({key[0]}, --jobs {key[1]}): {marginal:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
