@@ -80,7 +80,7 @@ def load(path: Path) -> list[tuple[dict[str, Any], Any]]:
 
 
 def models(kind: str) -> list[Any]:
-    return [m for f in sorted(KUBE.glob("*.yaml")) for d, m in load(f) if d["kind"] == kind]
+    return [m for f in sorted(KUBE.rglob("*.yaml")) for d, m in load(f) if d["kind"] == kind]
 
 
 def by_name(kind: str, name: str) -> Any:
@@ -89,7 +89,7 @@ def by_name(kind: str, name: str) -> Any:
 
 
 def test_every_manifest_is_valid_for_the_kubernetes_api_models():
-    files = sorted(KUBE.glob("*.yaml"))
+    files = sorted(KUBE.rglob("*.yaml"))
     kinds = sorted({d["kind"] for f in files for d, _ in load(f)})
     assert kinds == ["ClusterRoleBinding", "ConfigMap", "CronJob", "Namespace",
                      "PersistentVolumeClaim", "ServiceAccount"]
