@@ -425,3 +425,20 @@ def test_a_registry_that_is_not_there_is_one_line(tmp_path: Path):
     cfg = load(write(tmp_path, f"targets:\n  - kind: oci\n    discover: {{url: 'http://127.0.0.1:{free_port()}'}}\n"))
     (failed,) = cfg.targets
     assert failed.name == "oci-discovery" and len(failed.settings.problems) == 1
+
+
+def test_a_repository_target_answers_link_look_ups_for_its_own_repository_only(oci_registry,
+                                                                               tmp_path: Path):
+    from auditor.probe import ProbeContext
+    from auditor.refs import image_key
+    from probes.oci import OciProbe
+
+    cfg = load(write(tmp_path, f"targets:\n  - kind: oci\n    discover: {{url: {oci_registry.url}, "
+                               f"repositories: [ml/churn, ml/fraud]}}\n"))
+    keys = [image_key(oci_registry.host, r) for r in ("ml/churn", "ml/fraud", "web/frontend")]
+    answered = {}
+    for t in cfg.targets:
+        ctx = ProbeContext(probe="oci", cache_dir=tmp_path, timeout=30)
+        answered[t.settings.repositories[0]] = [
+            k for ev in OciProbe().resolve_links(t, ctx, keys) for k in ev.attributes["link_keys"]]
+    assert answered == {"ml/churn": [keys[0]], "ml/fraud": [keys[1]]}

@@ -37,15 +37,23 @@ class OciProbe(Probe):
 
     def resolve_links(self, target: Target, ctx: ProbeContext,
                       keys: Sequence[str]) -> Iterator[Evidence]:
-        """Other sources name ``image:<this host>/<repo>``: say which repositories exist here
-        (one tag-list page each, at most 200 keys)."""
+        """Other sources name ``image:<this host>/<repo>``: say which of the repositories this
+        target audits (``repositories``) exist here (one tag-list page each, at most 200
+        keys). A target per repository (discovery) so answers for its own only, not for
+        every key of the host once per repository."""
+        from fnmatch import fnmatchcase
+
         from auditor.refs import image_key, key_host
 
-        from .collect import Walk
+        from .collect import GLOB_CHARS, Walk
 
         walk = Walk(target, ctx)
         prefix = f"image:{key_host(walk.host)}/"
-        wanted = sorted({k for k in keys if k.startswith(prefix)})[:200]
+        hub = key_host(walk.host) == "docker.io"  # official images live in library/
+        globs = [g.strip("/") if GLOB_CHARS & set(g) or "/" in g or not hub else f"library/{g}"
+                 for g in walk.s.repositories]
+        wanted = sorted({k for k in keys if k.startswith(prefix)
+                         and any(fnmatchcase(k.removeprefix(prefix), g) for g in globs)})[:200]
         if not wanted or walk.check_api_quietly() is False:
             return
         for key in wanted:
