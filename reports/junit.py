@@ -5,9 +5,22 @@ skipped. A last suite lists what changed since the previous run: a regression fa
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from reports import view
+
+
+def escape(text: str) -> str:
+    """``xml.sax.saxutils.escape``, imported when a report is rendered: the module imports
+    ``urllib.request`` (tens of milliseconds), and every run loads this class for its file name."""
+    from xml.sax.saxutils import escape as _escape
+
+    return _escape(text)
+
+
+def quoteattr(text: str) -> str:
+    from xml.sax.saxutils import quoteattr as _quoteattr
+
+    return _quoteattr(text)
 
 
 def _suite(name: str, cases: list[str], failures: int, skipped: int) -> str:
