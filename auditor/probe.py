@@ -64,11 +64,13 @@ class RequestLog:
     bytes: int = 0
     entries: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, method: str, url_or_path: str) -> None:
+    def add(self, method: str, what: str) -> None:
+        """One request: ``what`` is a URL (its path is kept), a path, or an API operation
+        (``sagemaker:ListEndpoints``)."""
         from urllib.parse import urlsplit
 
         self.count += 1
-        self.entries.append((method, urlsplit(url_or_path).path))
+        self.entries.append((method, urlsplit(what).path if "://" in what else what))
 
 
 def _kept(value: Any) -> bool:

@@ -74,6 +74,7 @@ def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
                       "role's trust policy and the caller's permission to assume it")
         yield ctx.unobserved(target, "AWS credentials (assume role)", reason, all_signals)
         return
+    session.events.register("before-call", _counter(ctx))
     for event, fn in hooks:
         session.events.register(event, fn)
     config = client_config(settings, ctx)
@@ -211,3 +212,13 @@ def _aggregates(env: Env, target: Target, ctx: ProbeContext) -> Iterator[Evidenc
             yield Evidence(signal="residency.region", strength=Strength.CONFIGURED,
                            target=target.name, locator=locator,
                            attributes={"region": region, "resources": count})
+
+
+def _counter(ctx: ProbeContext) -> Callable[..., None]:
+    """Every API call, counted on the probe context as ``(HTTP method, service:Operation)``."""
+
+    def count(model: Any, **_: Any) -> None:
+        ctx.requests.add(str(model.http.get("method", "POST")),
+                         f"{model.service_model.service_name}:{model.name}")
+
+    return count

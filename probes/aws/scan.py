@@ -32,7 +32,6 @@ PAGE_SIZES: dict[str, int] = {
     "LookupEvents": 50, "ListBuckets": 10000,
 }
 SAGEMAKER_PAGE = 100
-CI_PIPELINES_PAGE = 1000
 
 
 class Stopped(Exception):

@@ -49,7 +49,6 @@ class Scan:
     pending: list[Unobserved] = field(default_factory=list)
     declared: dict[str, Declared] = field(default_factory=dict)  # normalised package → where
     locked_versions: dict[str, str] = field(default_factory=dict)  # package → version in a lock
-    images_built: dict[str, int] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=lambda: defaultdict(list))
     skipped: int = 0
     notes: int = 0

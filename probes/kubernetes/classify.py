@@ -18,6 +18,7 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength
 from auditor.refs import model_key, parse_image
+from auditor.rules import classify_rule
 
 from .kinds import BY_KEY, PLATFORMS, KindSpec
 from .objects import (
@@ -37,7 +38,6 @@ from .objects import (
     to_int,
     walk_containers,
 )
-from .rules import classify as classify_rule
 
 #: runs and schedules seen within this window count as operating
 RECENT = timedelta(days=35)
@@ -704,8 +704,10 @@ class Classifier:
                 alert, record = str(rule.get("alert") or ""), str(rule.get("record") or "")
                 expr = str(rule.get("expr") or "")
                 labels = as_dict(rule.get("labels"))
-                verdict, why = classify_rule(alert or record, expr, labels)
-                if verdict == "model":
+                found = classify_rule(alert or record, expr, labels,
+                                      as_dict(rule.get("annotations")))
+                why = list(found.categories)
+                if found.is_model:
                     self._ml_namespaces.add(ns)
                     signal = "monitoring.model_rule" if alert else "monitoring.model_metric"
                     attrs = {"group": gname, "rule": alert or record, "type": "alert" if alert else "record",

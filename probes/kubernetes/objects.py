@@ -54,11 +54,6 @@ def labels_of(obj: Mapping, *path: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
 
 
-def annotations_of(obj: Mapping) -> dict[str, str]:
-    ann = dig(obj, "metadata", "annotations")
-    return {str(k): str(v) for k, v in ann.items()} if isinstance(ann, Mapping) else {}
-
-
 def owner_keys(obj: Mapping) -> set[tuple[str, str]]:
     """(API group, kind) of each owner: ``batch/v1 CronJob`` → ``("batch", "CronJob")``."""
     out = set()

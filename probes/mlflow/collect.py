@@ -34,7 +34,7 @@ Found = Iterator[Evidence | Unobserved]
 def collect(target: Target, ctx: ProbeContext) -> Found:
     settings: MlflowSettings = target.settings
     try:
-        conn = Connection(settings.tracking_uri, settings, ctx.remaining)
+        conn = Connection(settings.tracking_uri, settings, ctx.remaining, ctx.requests)
     except Exception as exc:  # e.g. a Databricks profile that does not exist
         yield ctx.unobserved(target, f"MLflow server {display_host(settings.tracking_uri)}",
                              f"cannot resolve credentials: {one_line(exc, 160)}", ALL_SIGNALS)
@@ -98,7 +98,8 @@ def _registry(target: Target, ctx: ProbeContext, em: findings.Emitter, conn: Con
     uri = settings.registry_uri or settings.tracking_uri
     what = f"model registry on {display_host(uri)}"
     try:
-        rconn = conn if uri == settings.tracking_uri else Connection(uri, settings, ctx.remaining)
+        rconn = conn if uri == settings.tracking_uri else Connection(uri, settings, ctx.remaining,
+                                                                 ctx.requests)
         store = registry_store(rconn)
         models = list_registered_models(store, ctx.check)
         versions, truncated = list_model_versions(store, settings.max_model_versions, ctx.check)

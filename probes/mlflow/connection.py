@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from auditor.errors import AccessDenied, NotThisApi, ProbeError, TooLarge, transport_error
 from auditor.limits import ResponseTooLarge, join_capped
+from auditor.probe import RequestLog
 from auditor.redact import register_secret
 from probes.mlflow.settings import MlflowSettings
 
@@ -81,13 +82,14 @@ def has_credentials(creds: Any) -> bool:
 class Connection:
     """Requests to one server with explicit retry/timeout limits and one-line failures."""
 
-    def __init__(self, uri: str, settings: MlflowSettings, remaining: Callable[[], float]) -> None:
+    def __init__(self, uri: str, settings: MlflowSettings, remaining: Callable[[], float],
+                 requests: RequestLog | None = None) -> None:
         self.uri = uri
         self.settings = settings
         self._remaining = remaining
         self.creds = resolve_creds(uri, settings)
         self.host = display_host(uri, self.creds.host)
-        self.requests = 0
+        self.requests = requests if requests is not None else RequestLog()
 
     # -- transport -----------------------------------------------------------------------
     def timeout(self) -> float:
@@ -104,7 +106,7 @@ class Connection:
                                     ignore_tls_verification=self.creds.ignore_tls_verification,
                                     server_cert_path=self.creds.server_cert_path)
         timeout = self.timeout()
-        self.requests += 1
+        self.requests.add(method, endpoint)
         try:
             resp = http_request(
                 creds, endpoint, method, max_retries=self.settings.max_retries,

@@ -17,8 +17,6 @@ SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+][0-9A-Za-z.+-]
 GIT_SHA = re.compile(r"^(?:sha-|git-|g)?([0-9a-f]{7,40})$")
 COSIGN = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att|sbom)$")
 REFERRERS_FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}$")
-MOVING = {"latest", "stable", "main", "master", "dev", "develop", "edge", "nightly", "prod",
-          "production", "staging", "test", "current", "release"}
 
 
 def kind_of(tag: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.http import Credentials, Transport, host_of, split_userinfo
+from auditor.rules import starts_remediation
 from probes.prometheus.alertmanager import (
     AlertmanagerConfig,
     parse_config,
@@ -24,7 +25,6 @@ from probes.prometheus.scope import ROUTING_SIGNALS, Scope, quote
 #: an Alertmanager URL found through Prometheus (not configured) gets a short timeout
 DERIVED_TIMEOUT = 5.0
 MAX_RECEIVERS = 50
-_REMEDIATION_NAME = re.compile(r"retrain|rollback|remediat|pipeline|workflow|dispatch", re.I)
 
 
 @dataclass
@@ -136,7 +136,7 @@ def _remediation(scope: Scope, name: str, webhooks: list[Any], locator: str, str
                 f"receiver {name} triggers {hook.trigger.system} ({hook.trigger.action}): "
                 f"{hook.shown_url}",
             )
-        elif hook.hidden and _REMEDIATION_NAME.search(name):
+        elif hook.hidden and starts_remediation(name):
             yield scope.evidence(
                 "remediation.trigger", Strength.DECLARED, where,
                 {**common, "system": "unknown", "basis": "receiver name; the URL is hidden"},

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from auditor.refs import parse_image
+from auditor.rules import classify_rule
 from probes.kubernetes import KubernetesProbe
-from probes.kubernetes.rules import classify
 from tests.servers.kubernetes import run_probe
 from tests.servers.kubernetes_manifests import deployment
 
@@ -46,7 +46,8 @@ def test_bad_image_references():
     ("HighErrorRate", "rate(http_requests_total{code=~\"5..\"}[5m]) > 1", {"type": "drift"}, "model"),
 ])
 def test_rule_classification(name, expr, labels, verdict):
-    assert classify(name, expr, labels)[0] == verdict
+    found = classify_rule(name, expr, labels)
+    assert (found.family if found.is_model else "operational") == verdict
 
 
 def test_snapshot_file_shapes(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from auditor.audit import run_audit
 from auditor.config import AuditConfig, build_target
+from auditor.probe import Policy
 from reports.json_report import JsonReport
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "auditor/schema/assessment.schema.json").read_text())
@@ -22,14 +23,16 @@ def sample(tmp_path):
              {"signal": "tool.experiment_tracking", "attributes": {"tool": "mlflow", "version": "2.9.0"}},
              {"signal": "tool.experiment_tracking", "attributes": {"tool": "wandb"}},
              {"signal": "tempo.commits_per_week", "attributes": {"value": 4, "unit": "per_week"}},
-             {"signal": "residency.region", "attributes": {"region": "us-east-1", "allowed": False}}]
+             {"signal": "residency.region", "attributes": {"region": "us-east-1"}}]
     other = [{"signal": "tracking.server", "strength": "operating",
               "attributes": {"tool": "mlflow-server", "version": "3.1.0"}},
              {"signal": "tool.experiment_tracking", "attributes": {"tool": "mlflow", "version": "3.1.0"}}]
     targets = [build_target({"name": "a", "kind": "facts", "facts": facts, "labels": {"team": "x"}}),
                build_target({"name": "b", "kind": "facts", "facts": other, "labels": {"team": "y"}}),
                build_target({"name": "c", "kind": "facts", "fail": "down"})]
-    return run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    # where resources are is evidence; whether that is allowed is the policy's (compliance)
+    return run_audit(AuditConfig(targets=targets, policy=Policy(("eu-west-1",))),
+                     cache_dir=tmp_path)
 
 
 def test_json_report_validates_against_schema(tmp_path):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -58,12 +59,40 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
+#: set (as .ci/run does) and a server binary that cannot be found fails the tests needing it
+#: instead of skipping them: CI must never pass by running less
+REQUIRE_SERVERS = "MLOPS_AUDITOR_REQUIRE_SERVERS"
+
+
 def which(*names: str) -> str | None:
+    """The first of ``names`` found next to the running Python (a virtualenv's ``bin/`` that
+    was not activated), on ``PATH``, or in ``/usr/bin`` and ``/usr/sbin``."""
+    here = os.path.dirname(sys.executable)
     for name in names:
-        found = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+        beside = os.path.join(here, name)
+        if os.access(beside, os.X_OK) and not os.path.isdir(beside):
+            return beside
+        found = shutil.which(name) or next(
+            (p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}") if os.access(p, os.X_OK)), None)
         if found:
             return found
     return None
+
+
+def require(*names: str, install: str) -> str:
+    """A server binary for a fixture: skips when it is missing, or fails when
+    ``MLOPS_AUDITOR_REQUIRE_SERVERS`` is set (CI), naming where it looked."""
+    import pytest
+
+    found = which(*names)
+    if found:
+        return found
+    message = (f"{' / '.join(names)} not found next to {sys.executable} or on PATH "
+               f"({install})")
+    if os.environ.get(REQUIRE_SERVERS):
+        pytest.fail(f"{message}; {REQUIRE_SERVERS} is set, so a missing server fails",
+                    pytrace=False)
+    pytest.skip(message)
 
 
 @contextlib.contextmanager

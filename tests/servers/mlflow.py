@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers._util import free_port, huge_json_body, start, stop, wait_for_http, which
+from tests.servers._util import free_port, huge_json_body, require, start, stop, wait_for_http
 
 DAY_MS = 86_400_000
 SCENARIOS = ("empty", "research", "production")
@@ -194,9 +194,7 @@ def _populate(name: str, db: Path, sha: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, MlflowServer]]:
     """The scenario servers, populated, started in parallel, stopped at session end."""
-    exe = which("mlflow")
-    if exe is None:
-        pytest.skip("mlflow server is not installed")
+    exe = require("mlflow", install="pip install -e '.[test]'")
     base = tmp_path_factory.mktemp("mlflow")
     repo = base / "repo"
     repo.mkdir()

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers._util import free_port, http_server, start, stop, wait_for_http, which
+from tests.servers._util import free_port, http_server, require, start, stop, wait_for_http
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -318,10 +318,7 @@ class Registry:
 
 
 def _binary() -> str:
-    found = which("docker-registry", "registry")
-    if not found:
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    return found
+    return require("docker-registry", "registry", install="apt-get install docker-registry")
 
 
 def start_registry(workdir: Path, root: Path, name: str, auth: dict | None = None) -> Registry:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers._util import free_port, start, stop, wait_for_http, which
+from tests.servers._util import free_port, require, start, stop, wait_for_http
 
 PROM_USER = "auditor"
 PROM_PASSWORD = "prom-Test-pass-7d1e"
@@ -202,9 +202,7 @@ def start_prometheus(workdir: Path, rule_files: dict[str, str], scrape_targets: 
                      alertmanager: str | None = None, basic_auth: bool = False,
                      scrape_interval: str = "1s") -> PrometheusServer:
     """Prometheus with these rule files on a free port; waits until it is ready."""
-    binary = which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus binary not installed (apt-get install prometheus)")
+    binary = require("prometheus", install="apt-get install prometheus")
     rules_dir = workdir / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
     for name, text in rule_files.items():
@@ -301,9 +299,9 @@ def _wait_until_settled(server: PrometheusServer, rules: int, timeout: float = 1
 
 @pytest.fixture(scope="session")
 def prometheus_stack() -> Iterator[PrometheusStack]:
-    am_binary = which("prometheus-alertmanager", "alertmanager")
-    if am_binary is None or which("prometheus") is None:
-        pytest.skip("prometheus / prometheus-alertmanager not installed")
+    am_binary = require("prometheus-alertmanager", "alertmanager",
+                        install="apt-get install prometheus-alertmanager")
+    require("prometheus", install="apt-get install prometheus")
     workdir = Path(tempfile.mkdtemp(prefix="prom-fixture-"))
     _Exporter.received = []
     exporter = ThreadingHTTPServer(("127.0.0.1", 0), _Exporter)

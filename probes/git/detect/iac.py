@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.rules import classify_text, starts_remediation, words
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import classify
-from probes.git.detect.kube_rules import MODEL_RULE, REMEDIATION
 from probes.git.detect.words import serves, trains
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -205,13 +205,13 @@ def _resource(scan: Scan, path: str, line: int, tool: str, rtype: str, name: str
                                                           block, re.I):
         yield scan.ev("security.scanning", C, path, line, f"{rtype} {name} scan on push", **attrs)
     if re.search(r"cloudwatch_metric_alarm|cloudwatch_alarm|monitor_metric_alert|alert_policy", norm):
-        kind = "model" if MODEL_RULE.search(block) else "operational"
+        kind = "model" if classify_text(words(block)).is_model else "operational"
         yield scan.ev(f"monitoring.{kind}_rule", C, path, line, f"{rtype} {name}", **attrs)
     if _SCHEDULES.search(norm) and re.search(r"schedule(_?expression)?['\"]?\s*[:=]|\bschedule\b", block, re.I):
         yield scan.ev("schedule.job", C, path, line, f"{rtype} {name}",
                       trains=trains(f"{name} {block} {related}"), **attrs)
     if _SCHEDULES.search(norm) and re.search(r"event_?pattern", block, re.I) and \
-            re.search(r"alarm|drift|model monitor", block, re.I) and REMEDIATION.search(f"{block} {related}"):
+            re.search(r"alarm|drift|model monitor", block, re.I) and starts_remediation(f"{block} {related}"):
         yield scan.ev("remediation.trigger", C, path, line, f"{rtype} {name}", event="alarm", **attrs)
     if norm.endswith(("sagemaker_endpointconfig", "sagemaker_endpoint_configuration")) and \
             re.search(r"data_?capture", block, re.I) and \
@@ -384,7 +384,7 @@ def cdk_evidence(scan: Scan, path: str, line: int, construct: str, signal: str, 
         if schedule:
             yield scan.ev(signal, C, path, line, construct, trains=trains(statement), **attrs)
         elif re.search(r"event_?pattern", statement, re.I) and \
-                re.search(r"alarm|drift", statement, re.I) and REMEDIATION.search(statement):
+                re.search(r"alarm|drift", statement, re.I) and starts_remediation(statement):
             yield scan.ev("remediation.trigger", C, path, line, construct, event="alarm", **attrs)
         return
     if construct.endswith("DockerImageFunction") and not serves(statement):
@@ -395,7 +395,7 @@ def cdk_evidence(scan: Scan, path: str, line: int, construct: str, signal: str, 
                       **attrs)
         return
     if signal == "monitoring.rule":
-        kind = "model" if MODEL_RULE.search(statement) else "operational"
+        kind = "model" if classify_text(words(statement)).is_model else "operational"
         yield scan.ev(f"monitoring.{kind}_rule", C, path, line, construct, **attrs)
         return
     yield scan.ev(signal, C, path, line, construct, **attrs)

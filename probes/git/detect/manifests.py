@@ -10,8 +10,8 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength
 from auditor.refs import model_key, parse_image
+from auditor.rules import classify_rule, starts_remediation
 from probes.git.declare import Detector, Files
-from probes.git.detect.kube_rules import REMEDIATION, rule_kind
 from probes.git.detect.words import serves, trains
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -209,7 +209,7 @@ def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str, text: str) -> I
         yield from _prometheus_rules(scan, entry, spec.get("groups") or [])
     if kind == "AlertmanagerConfig":
         yield from _alertmanager(scan, entry, spec)
-    if kind == "Sensor" and "argoproj" in api and REMEDIATION.search(_flat(doc)) and \
+    if kind == "Sensor" and "argoproj" in api and starts_remediation(_flat(doc)) and \
             re.search(r"retrain|rollback|drift|alert", _flat(doc), re.I):
         yield scan.ev("remediation.trigger", C, entry.path, line, f"Sensor {name}", tool="argo-events", **base)
     if kind == "Application" and "argoproj" in api:
@@ -360,7 +360,11 @@ def _prometheus_rules(scan: Scan, entry: Entry, groups: Any) -> Iterator[Evidenc
             if not isinstance(rule, dict) or not rule.get("alert"):
                 continue
             line = rules.line_at(i) if isinstance(rules, LList) else 1
-            kind = rule_kind(rule)
+            found = classify_rule(str(rule["alert"]), str(rule.get("expr", "")),
+                                  rule.get("labels") if isinstance(rule.get("labels"), dict) else {},
+                                  rule.get("annotations") if isinstance(rule.get("annotations"), dict)
+                                  else {})
+            kind = "model" if found.is_model else "operational"
             yield scan.ev(f"monitoring.{kind}_rule", C, entry.path, line,
                           f"alert: {rule.get('alert')} expr: {rule.get('expr', '')}",
                           tool="prometheus", group=str(group.get("name", "")), alert=str(rule["alert"]))
@@ -375,7 +379,7 @@ def _alertmanager(scan: Scan, entry: Entry, doc: dict) -> Iterator[Evidence]:
         hooks = rec.get("webhook_configs") or rec.get("webhookConfigs") or []
         urls = [str(h.get("url", "")) for h in hooks if isinstance(h, dict)]
         name = str(rec.get("name", ""))
-        if urls and REMEDIATION.search(" ".join(urls) + " " + name):
+        if urls and starts_remediation(" ".join(urls) + " " + name):
             yield scan.ev("remediation.trigger", C, entry.path, line, f"receiver {name}",
                           tool="alertmanager", receiver=name)
         else:
