@@ -82,7 +82,8 @@ def _kept(value: Any) -> bool:
 def make_evidence(target: str, signal: str, strength: Strength | str, locator: str,
                   attributes: dict[str, Any] | None = None, excerpt: str = "") -> Evidence:
     """Evidence as every probe builds it: empty attributes left out (:func:`_kept`), the
-    excerpt on one line and at most :data:`EXCERPT_CHARS` characters."""
+    excerpt stripped and at most :data:`EXCERPT_CHARS` characters (a longer one ends in
+    "…"). Lines inside an excerpt are kept: a multi-line step reads as it was written."""
     attrs = {k: v for k, v in (attributes or {}).items() if _kept(v)}
     text = (excerpt or "").strip()
     if len(text) > EXCERPT_CHARS:

@@ -12,7 +12,7 @@ from typing import Any
 
 from auditor.errors import Forbidden
 from auditor.evidence import Evidence, Strength, Unobserved
-from auditor.probe import ProbeContext, Target
+from auditor.probe import ProbeContext, Target, make_evidence
 from probes.aws import (
     account,
     alarms,
@@ -188,7 +188,7 @@ def _aggregates(env: Env, target: Target, ctx: ProbeContext) -> Iterator[Evidenc
     days = env.settings.recent_days
 
     def tempo(metric: str, value: float, unit: str, locator: str, **attrs: Any) -> Evidence:
-        return Evidence(signal=f"tempo.{metric}", strength=Strength.OPERATING, target=target.name,
+        return make_evidence(signal=f"tempo.{metric}", strength=Strength.OPERATING, target=target.name,
                         locator=locator, attributes={"value": round(value, 2), "unit": unit,
                                                      "window_days": days, **attrs})
 
@@ -202,14 +202,14 @@ def _aggregates(env: Env, target: Target, ctx: ProbeContext) -> Iterator[Evidenc
                     tool="sagemaker", versions=stats["model_versions_recent"])
     ages = env.ages.get("production_model")
     if ages:
-        yield Evidence(signal="tempo.production_model_age_days", strength=Strength.OPERATING,
+        yield make_evidence(signal="tempo.production_model_age_days", strength=Strength.OPERATING,
                        target=target.name, locator=f"arn:{part}:sagemaker::{acct}:endpoint/*",
                        attributes={"value": round(statistics.median(ages), 1), "unit": "days",
                                    "endpoints": len(ages), "tool": "sagemaker"})
     # where resources are; whether that is allowed is compliance's to judge (policy)
     for region, (count, locator) in sorted(env.regions_used.items()):
         if count:
-            yield Evidence(signal="residency.region", strength=Strength.CONFIGURED,
+            yield make_evidence(signal="residency.region", strength=Strength.CONFIGURED,
                            target=target.name, locator=locator,
                            attributes={"region": region, "resources": count})
 

@@ -173,15 +173,15 @@ class Scan:
     # -- results -----------------------------------------------------------------------
     def evidence(self, signal: str, strength: Strength, locator: str, excerpt: str = "",
                  regional: bool = True, **attributes: Any) -> None:
-        attrs = {k: v for k, v in attributes.items() if v is not None}
+        attrs = dict(attributes)
         if regional:
             attrs.setdefault("region", self.region)
             with self.env.lock:
                 used = self.env.regions_used[self.region]
                 used[0] += 1
                 used[1] = used[1] or locator
-        self.env.emit(Evidence(signal=signal, strength=strength, target=self.env.target.name,
-                               locator=locator, attributes=attrs, excerpt=excerpt))
+        self.env.emit(self.env.ctx.evidence(self.env.target, signal, strength, locator, attrs,
+                                            excerpt))
 
     def unobserved(self, what: str, reason: str, signals: Sequence[str] = ()) -> None:
         self.env.emit(self.env.ctx.unobserved(self.env.target, what, reason, signals))

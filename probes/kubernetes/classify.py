@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from auditor.probe import make_evidence
 from auditor.refs import model_key, parse_image
 from auditor.rules import classify_rule
 
@@ -167,8 +168,7 @@ class Classifier:
 
     def ev(self, signal: str, strength: Strength, locator: str, attributes: dict[str, Any],
            excerpt: str = "") -> Evidence:
-        return Evidence(signal=signal, strength=strength, target=self.target, locator=locator,
-                        attributes=attributes, excerpt=excerpt)
+        return make_evidence(self.target, signal, strength, locator, attributes, excerpt)
 
     @staticmethod
     def _owned(obj: Mapping) -> bool:
@@ -713,7 +713,7 @@ class Classifier:
                     attrs = {"group": gname, "rule": alert or record, "type": "alert" if alert else "record",
                              "severity": str(labels.get("severity") or ""), "matched": why}
                     yield self.ev(signal, Strength.CONFIGURED, self.loc(ns, kind, name, f"{gname}/{alert or record}"),
-                                  attrs, excerpt=f"expr: {expr[:300]}")
+                                  attrs, excerpt=f"expr: {expr}")
                 elif alert:
                     operational.append(alert)
                 else:

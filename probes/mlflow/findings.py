@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.evidence import Evidence, Strength
+from auditor.probe import make_evidence
 from auditor.refs import commit_key, model_key
 from probes.mlflow.registry import ModelSummary
 from probes.mlflow.runs import DAY_MS, CategoryHits, ExperimentRuns, clip
@@ -41,8 +42,7 @@ class Emitter:
 
     def ev(self, signal: str, strength: Strength, locator: str, excerpt: str = "",
            **attributes: Any) -> Evidence:
-        return Evidence(signal=signal, strength=strength, target=self.target, locator=locator,
-                        attributes=attributes, excerpt=clip(excerpt, 300) if excerpt else "")
+        return make_evidence(self.target, signal, strength, locator, attributes, excerpt)
 
 
 def team_of(tags: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from auditor.evidence import Evidence, Strength, Unobserved
-from auditor.probe import Probe, ProbeContext, Target
+from auditor.probe import Probe, ProbeContext, Target, make_evidence
 
 from .settings import OciSettings
 from .signals import SIGNALS
@@ -62,7 +62,7 @@ class OciProbe(Probe):
             tags = walk.first_tags(repo)
             if tags is None:
                 continue
-            yield Evidence(signal="image.repository", strength=Strength.OPERATING,
+            yield make_evidence(signal="image.repository", strength=Strength.OPERATING,
                            target=target.name, locator=f"oci://{walk.host}/{repo}",
                            attributes={"repository": repo, "tags_seen": len(tags),
                                        "link_keys": [image_key(walk.host, repo)]},

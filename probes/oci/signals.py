@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.evidence import Evidence, Strength
+from auditor.probe import make_evidence
 from auditor.refs import base_family, commit_key, digest_key, image_key
 
 from .images import Image
@@ -84,13 +85,13 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         attrs["latest_only"] = f.tags.image_tags == ["latest"]
         excerpt = f"{f.repo}: only moving tags ({', '.join(ranked[:5])})"
         signal = "image.unversioned"
-    yield Evidence(signal=signal, strength=Strength.OPERATING, target=target,
+    yield make_evidence(signal=signal, strength=Strength.OPERATING, target=target,
                    locator=f.locator(newest.digest if newest else None), attributes=attrs,
                    excerpt=excerpt)
 
     if newest and newest.created:
         age = (f.now - newest.created).total_seconds() / 86400
-        yield Evidence(signal="tempo.image_age_days", strength=Strength.OPERATING, target=target,
+        yield make_evidence(signal="tempo.image_age_days", strength=Strength.OPERATING, target=target,
                        locator=f.locator(newest.digest),
                        attributes={"value": round(max(age, 0.0), 1), "unit": "days",
                                    "repository": f.repo, "origin": f"repository:{f.repo}", "tag": newest.tags[0],
@@ -109,7 +110,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
         commit = commit_key(revision)
         if commit:
             pattrs["links_to"] = [commit]
-        yield Evidence(signal="image.provenance", strength=Strength.CONFIGURED, target=target,
+        yield make_evidence(signal="image.provenance", strength=Strength.CONFIGURED, target=target,
                        locator=f.locator(image.digest), attributes=pattrs,
                        excerpt=f"org.opencontainers.image.revision={revision}")
 
@@ -121,7 +122,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
                   "repository": f.repo, "origin": f"repository:{f.repo}", "tags": base_image.tags[:LIST_CAP]}
         if base_image.label("base.digest"):
             battrs["base_digest"] = base_image.label("base.digest")
-        yield Evidence(signal="image.base", strength=Strength.DECLARED, target=target,
+        yield make_evidence(signal="image.base", strength=Strength.DECLARED, target=target,
                        locator=f.locator(base_image.digest), attributes=battrs,
                        excerpt=f"org.opencontainers.image.base.name={base_name}")
 
@@ -134,7 +135,7 @@ def repo_evidence(target: str, f: RepoFacts) -> Iterator[Evidence]:
             continue
         in_sample = [d for d in subjects if d in sampled]
         where = next((i.digest for i in images if i.digest in in_sample), subjects[0])
-        yield Evidence(
+        yield make_evidence(
             signal=signal, strength=Strength.OPERATING, target=target, locator=f.locator(where),
             attributes={"repository": f.repo, "origin": f"repository:{f.repo}", "method": sorted(f.attached.methods.get(kind, ())),
                         "subjects": len(subjects), "images_read": len(images),
