@@ -19,6 +19,9 @@ class KindSpec:
     resource: str  # plural, as RBAC names it
     signals: tuple[str, ...]
     namespaced: bool = True
+    #: the classifier method that reads this kind (``_<handler>`` in a domain module of
+    #: :mod:`probes.kubernetes.classify`); empty: only its images and GPUs are read
+    handler: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -31,11 +34,11 @@ class KindSpec:
 
 
 def _k(group: str, kind: str, resource: str, *signals: str | tuple[str, ...],
-       namespaced: bool = True) -> KindSpec:
+       namespaced: bool = True, handler: str = "") -> KindSpec:
     flat: list[str] = []
     for s in signals:
         flat.extend(s if isinstance(s, tuple) else (s,))
-    return KindSpec(group, kind, resource, tuple(flat), namespaced)
+    return KindSpec(group, kind, resource, tuple(flat), namespaced, handler)
 
 
 WORKLOAD = IMAGE + GPU
@@ -44,79 +47,79 @@ SERVING = ("serving.deployment",)
 KINDS: tuple[KindSpec, ...] = (
     # core and built-in groups
     _k("", "Namespace", "namespaces", "security.access_control", "security.pod_security",
-       "platform.shared", namespaced=False),
-    _k("", "ResourceQuota", "resourcequotas", "cost.control"),
-    _k("", "LimitRange", "limitranges", "cost.control"),
-    _k("apps", "Deployment", "deployments", WORKLOAD, SERVING),
-    _k("apps", "StatefulSet", "statefulsets", WORKLOAD, SERVING),
+       "platform.shared", namespaced=False, handler="namespace"),
+    _k("", "ResourceQuota", "resourcequotas", "cost.control", handler="quota"),
+    _k("", "LimitRange", "limitranges", "cost.control", handler="quota"),
+    _k("apps", "Deployment", "deployments", WORKLOAD, SERVING, handler="workload"),
+    _k("apps", "StatefulSet", "statefulsets", WORKLOAD, SERVING, handler="workload"),
     _k("apps", "DaemonSet", "daemonsets", WORKLOAD),
     _k("batch", "Job", "jobs", WORKLOAD),
-    _k("batch", "CronJob", "cronjobs", "schedule.job", WORKLOAD),
-    _k("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "serving.autoscaling"),
-    _k("networking.k8s.io", "NetworkPolicy", "networkpolicies", "security.network_policy"),
+    _k("batch", "CronJob", "cronjobs", "schedule.job", WORKLOAD, handler="cronjob"),
+    _k("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "serving.autoscaling", handler="hpa"),
+    _k("networking.k8s.io", "NetworkPolicy", "networkpolicies", "security.network_policy", handler="netpol"),
     _k("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", "security.access_control",
-       "platform.shared"),
+       "platform.shared", handler="rolebinding"),
     _k("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings",
-       "risk.cluster_admin_service_account", namespaced=False),
+       "risk.cluster_admin_service_account", namespaced=False, handler="clusterrolebinding"),
     _k("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
-       "security.admission_policy", namespaced=False),
+       "security.admission_policy", namespaced=False, handler="policy"),
     # serving
     _k("serving.kserve.io", "InferenceService", "inferenceservices", SERVING,
        "serving.autoscaling", "serving.canary", "explainability.check", "monitoring.model_metric",
-       IMAGE, GPU),
+       IMAGE, GPU, handler="isvc"),
     _k("machinelearning.seldon.io", "SeldonDeployment", "seldondeployments", SERVING,
-       "serving.autoscaling", "serving.canary", "explainability.check", WORKLOAD),
+       "serving.autoscaling", "serving.canary", "explainability.check", WORKLOAD, handler="seldon"),
     _k("mlops.seldon.io", "Model", "models", SERVING, "serving.autoscaling",
-       "explainability.check"),
-    _k("ray.io", "RayService", "rayservices", SERVING, "serving.autoscaling", WORKLOAD),
-    _k("serving.knative.dev", "Service", "services", SERVING, "serving.autoscaling", WORKLOAD),
-    _k("keda.sh", "ScaledObject", "scaledobjects", "serving.autoscaling"),
+       "explainability.check", handler="seldon_model"),
+    _k("ray.io", "RayService", "rayservices", SERVING, "serving.autoscaling", WORKLOAD, handler="rayservice"),
+    _k("serving.knative.dev", "Service", "services", SERVING, "serving.autoscaling", WORKLOAD, handler="knative"),
+    _k("keda.sh", "ScaledObject", "scaledobjects", "serving.autoscaling", handler="scaledobject"),
     # notebooks, training, tuning
-    _k("kubeflow.org", "Notebook", "notebooks", "compute.notebook_server", WORKLOAD),
+    _k("kubeflow.org", "Notebook", "notebooks", "compute.notebook_server", WORKLOAD, handler="notebook"),
     _k("kubeflow.org", "Profile", "profiles", "security.access_control", "platform.shared",
-       namespaced=False),
-    _k("kubeflow.org", "PyTorchJob", "pytorchjobs", "distributed.workload", WORKLOAD),
-    _k("kubeflow.org", "TFJob", "tfjobs", "distributed.workload", WORKLOAD),
-    _k("kubeflow.org", "MPIJob", "mpijobs", "distributed.workload", WORKLOAD),
-    _k("kubeflow.org", "XGBoostJob", "xgboostjobs", "distributed.workload", WORKLOAD),
-    _k("kubeflow.org", "PaddleJob", "paddlejobs", "distributed.workload", WORKLOAD),
-    _k("kubeflow.org", "Experiment", "experiments", "tuning.experiment"),
-    _k("trainer.kubeflow.org", "TrainJob", "trainjobs", "distributed.workload"),
-    _k("ray.io", "RayCluster", "rayclusters", "distributed.workload", WORKLOAD),
-    _k("ray.io", "RayJob", "rayjobs", "distributed.workload", WORKLOAD),
+       namespaced=False, handler="profile"),
+    _k("kubeflow.org", "PyTorchJob", "pytorchjobs", "distributed.workload", WORKLOAD, handler="training_job"),
+    _k("kubeflow.org", "TFJob", "tfjobs", "distributed.workload", WORKLOAD, handler="training_job"),
+    _k("kubeflow.org", "MPIJob", "mpijobs", "distributed.workload", WORKLOAD, handler="training_job"),
+    _k("kubeflow.org", "XGBoostJob", "xgboostjobs", "distributed.workload", WORKLOAD, handler="training_job"),
+    _k("kubeflow.org", "PaddleJob", "paddlejobs", "distributed.workload", WORKLOAD, handler="training_job"),
+    _k("kubeflow.org", "Experiment", "experiments", "tuning.experiment", handler="katib"),
+    _k("trainer.kubeflow.org", "TrainJob", "trainjobs", "distributed.workload", handler="training_job"),
+    _k("ray.io", "RayCluster", "rayclusters", "distributed.workload", WORKLOAD, handler="raycluster"),
+    _k("ray.io", "RayJob", "rayjobs", "distributed.workload", WORKLOAD, handler="rayjob"),
     # pipelines and schedules
-    _k("argoproj.io", "Workflow", "workflows", "pipeline.execution"),
-    _k("argoproj.io", "CronWorkflow", "cronworkflows", "schedule.job", "pipeline.definition", IMAGE),
-    _k("argoproj.io", "WorkflowTemplate", "workflowtemplates", "pipeline.definition", IMAGE),
+    _k("argoproj.io", "Workflow", "workflows", "pipeline.execution", handler="workflow"),
+    _k("argoproj.io", "CronWorkflow", "cronworkflows", "schedule.job", "pipeline.definition", IMAGE, handler="cronworkflow"),
+    _k("argoproj.io", "WorkflowTemplate", "workflowtemplates", "pipeline.definition", IMAGE, handler="pipeline_def"),
     _k("argoproj.io", "ClusterWorkflowTemplate", "clusterworkflowtemplates",
-       "pipeline.definition", IMAGE, namespaced=False),
+       "pipeline.definition", IMAGE, namespaced=False, handler="pipeline_def"),
     _k("pipelines.kubeflow.org", "ScheduledWorkflow", "scheduledworkflows", "schedule.job",
-       "pipeline.definition"),
-    _k("pipelines.kubeflow.org", "Pipeline", "pipelines", "pipeline.definition"),
+       "pipeline.definition", handler="kfp_schedule"),
+    _k("pipelines.kubeflow.org", "Pipeline", "pipelines", "pipeline.definition", handler="pipeline_def"),
     # delivery
-    _k("argoproj.io", "Rollout", "rollouts", "deploy.progressive", WORKLOAD),
-    _k("argoproj.io", "Application", "applications", "ci.deploy_step"),
-    _k("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", "ci.deploy_step"),
-    _k("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", "ci.deploy_step"),
+    _k("argoproj.io", "Rollout", "rollouts", "deploy.progressive", WORKLOAD, handler="rollout"),
+    _k("argoproj.io", "Application", "applications", "ci.deploy_step", handler="argocd"),
+    _k("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", "ci.deploy_step", handler="flux"),
+    _k("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", "ci.deploy_step", handler="flux"),
     # monitoring
     _k("monitoring.coreos.com", "PrometheusRule", "prometheusrules", "monitoring.model_rule",
-       "monitoring.operational_rule", "monitoring.model_metric"),
+       "monitoring.operational_rule", "monitoring.model_metric", handler="prometheusrule"),
     _k("monitoring.coreos.com", "ServiceMonitor", "servicemonitors", "monitoring.model_metric",
-       "monitoring.operational_metric"),
+       "monitoring.operational_metric", handler="monitor"),
     _k("monitoring.coreos.com", "PodMonitor", "podmonitors", "monitoring.model_metric",
-       "monitoring.operational_metric"),
+       "monitoring.operational_metric", handler="monitor"),
     # features
-    _k("feast.dev", "FeatureStore", "featurestores", "feature_store.definition"),
+    _k("feast.dev", "FeatureStore", "featurestores", "feature_store.definition", handler="featurestore"),
     # cost and policy
-    _k("kueue.x-k8s.io", "ClusterQueue", "clusterqueues", "cost.control", namespaced=False),
-    _k("scheduling.volcano.sh", "Queue", "queues", "cost.control", namespaced=False),
+    _k("kueue.x-k8s.io", "ClusterQueue", "clusterqueues", "cost.control", namespaced=False, handler="queue"),
+    _k("scheduling.volcano.sh", "Queue", "queues", "cost.control", namespaced=False, handler="queue"),
     _k("kyverno.io", "ClusterPolicy", "clusterpolicies", "security.admission_policy",
-       namespaced=False),
-    _k("kyverno.io", "Policy", "policies", "security.admission_policy"),
+       namespaced=False, handler="policy"),
+    _k("kyverno.io", "Policy", "policies", "security.admission_policy", handler="policy"),
     _k("templates.gatekeeper.sh", "ConstraintTemplate", "constrainttemplates",
-       "security.admission_policy", namespaced=False),
-    _k("aquasecurity.github.io", "VulnerabilityReport", "vulnerabilityreports", "security.scanning"),
-    _k("aquasecurity.github.io", "ConfigAuditReport", "configauditreports", "security.scanning"),
+       "security.admission_policy", namespaced=False, handler="policy"),
+    _k("aquasecurity.github.io", "VulnerabilityReport", "vulnerabilityreports", "security.scanning", handler="trivy"),
+    _k("aquasecurity.github.io", "ConfigAuditReport", "configauditreports", "security.scanning", handler="trivy"),
 )
 
 BY_KEY: dict[tuple[str, str], KindSpec] = {k.key: k for k in KINDS}

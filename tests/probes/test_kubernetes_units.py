@@ -73,3 +73,12 @@ def test_cli_arguments():
     assert probe.target_from_argument("k8s-snapshot:exports/staging") == {"name": "staging",
                                                                           "snapshot": "exports/staging"}
     assert probe.target_from_argument("./repo") is None
+
+
+def test_every_handler_the_kind_table_names_exists():
+    from probes.kubernetes.classify import Classifier
+    from probes.kubernetes.kinds import KINDS
+
+    missing = [k.kind for k in KINDS if k.handler and not hasattr(Classifier, f"_{k.handler}")]
+    assert missing == []
+    assert sum(1 for k in KINDS if k.handler) >= 45
