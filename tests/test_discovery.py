@@ -5,6 +5,7 @@ moto in server mode (Organizations and STS) and the real registry."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -153,7 +154,9 @@ targets:
     assert len(t) == 3  # the second root finds nothing new
 
 
-def test_a_missing_root_is_one_line_and_the_audit_goes_on(srv: Path, tmp_path: Path, caplog):
+def test_a_missing_root_is_one_line_and_the_audit_goes_on(srv: Path, tmp_path: Path, caplog,
+                                                          monkeypatch):
+    monkeypatch.setattr(logging.getLogger("mlops_auditor"), "propagate", True)  # CLI runs unset it
     config = write(tmp_path, f"""
 targets:
   - kind: git
@@ -292,7 +295,8 @@ targets:
     }
 
 
-def test_kubeconfig_credentials_never_surface(tmp_path: Path, caplog):
+def test_kubeconfig_credentials_never_surface(tmp_path: Path, caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("mlops_auditor"), "propagate", True)
     kubeconfig(tmp_path / "kc", "https://k.example", "sekret-token-Zq81", ["ctx"])
     cfg = load(write(tmp_path, "targets:\n  - kind: kubernetes\n    discover: {kubeconfig: kc}\n"))
     assert "sekret" not in repr(cfg.targets) and "sekret" not in caplog.text
