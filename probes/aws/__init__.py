@@ -2,7 +2,7 @@
 CloudTrail, Budgets and IAM, read-only.
 
 Importing this package is cheap: boto3 is imported only inside :meth:`AwsProbe.collect`.
-Layout: ``run`` orchestrates (identity, regions in parallel, aggregates); ``scan`` holds the
+Layout: ``collect`` orchestrates (identity, regions in parallel, aggregates); ``scan`` holds the
 paging/error machinery; one module per service area (``research``, ``training``,
 ``pipelines``, ``serving``, ``features``, ``registry``, ``model_monitor``, ``alarms``,
 ``events``, ``cicd``, ``ecr``, ``s3``, ``account``); ``actions`` lists every API call and the
@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Probe, ProbeContext, Settings, Target
 from probes.aws.settings import AwsSettings
+from probes.aws.signals import SIGNALS
 
 __all__ = ["AwsProbe", "AwsSettings"]
 
@@ -29,19 +30,7 @@ class AwsProbe(Probe):
                                   "CodePipeline/CodeBuild, CloudTrail, Budgets, IAM")
     settings_model: ClassVar[type[Settings]] = AwsSettings
     default_timeout: ClassVar[float] = 600.0
-    signals: ClassVar[tuple[str, ...]] = (
-        "compute.notebook_server", "compute.workspace", "platform.shared",
-        "distributed.workload", "tool.tuning", "tool.orchestration", "tool.serving",
-        "tool.model_registry", "pipeline.definition", "pipeline.execution",
-        "serving.deployment", "serving.autoscaling", "schedule.job", "ci.pipeline",
-        "ci.deploy_step", "ci.test_step", "feature_store.definition", "monitoring.model_job",
-        "monitoring.model_rule", "monitoring.operational_rule", "monitoring.alert_routing",
-        "fairness.check", "explainability.check", "remediation.trigger", "docs.model_card",
-        "registry.model_version", "governance.approval", "metadata.described",
-        "data_versioning.store", "image.versioned", "image.unversioned", "security.scanning",
-        "security.encryption", "security.access_control", "security.network_policy",
-        "audit.logging", "cost.control", "residency.region", "tempo",
-    )
+    signals: ClassVar[tuple[str, ...]] = SIGNALS
 
     def __init__(self, hooks: Sequence[tuple[str, Callable[..., Any]]] = ()) -> None:
         #: botocore event hooks (``("before-call", fn)``) registered on every session:
@@ -70,6 +59,6 @@ class AwsProbe(Probe):
             importlib.import_module(module)
 
     def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
-        from probes.aws.run import run
+        from probes.aws.collect import collect
 
-        yield from run(target, ctx, self.signals, self.hooks)
+        yield from collect(target, ctx, self.signals, self.hooks)

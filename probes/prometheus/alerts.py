@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import yaml
@@ -16,8 +16,9 @@ MAX_ROWS = 1000
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def recent_alerts(scope: Scope, route_labels: Iterable[str]) -> Iterator[Unobserved | list[dict[str, str]]]:
-    """Yields Unobserved on failure, then the label sets of alerts that fired within
+def recent_alerts(scope: Scope,
+                  route_labels: Iterable[str]) -> Generator[Unobserved, None, list[dict[str, str]]]:
+    """Yields Unobserved on failure; returns the label sets of alerts that fired within
     ``alerts_lookback`` (kept to ``alertname`` plus the labels the routing tree reads)."""
     keep = sorted({"alertname", *(n for n in route_labels if _LABEL.match(n))} - {"alertstate"})
     query = (f"count by ({', '.join(keep)}) "
@@ -29,8 +30,7 @@ def recent_alerts(scope: Scope, route_labels: Iterable[str]) -> Iterator[Unobser
                                  [("query", query), ("time", f"{scope.ctx.now.timestamp():.3f}")])
     except ApiError as exc:
         yield scope.unobserved("recently fired alerts", exc.reason, ())
-        yield []
-        return
+        return []
     rows: list[Any] = data.get("result", []) if isinstance(data, dict) else []
     if len(rows) > MAX_ROWS:
         yield scope.unobserved("recently fired alerts",
@@ -40,7 +40,7 @@ def recent_alerts(scope: Scope, route_labels: Iterable[str]) -> Iterator[Unobser
         labels = row.get("metric") if isinstance(row, dict) else None
         if isinstance(labels, dict):
             found.append({str(k): str(v) for k, v in labels.items()})
-    yield found
+    return found
 
 
 def external_labels(scope: Scope) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,13 +43,14 @@ def alertmanager_base(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def fetch_alertmanager(scope: Scope, discovered: list[str]) -> Iterator[Unobserved | Alertmanager]:
-    """Yields Unobserved on failure, or the parsed Alertmanager."""
+def fetch_alertmanager(scope: Scope,
+                       discovered: list[str]) -> Generator[Unobserved, None, Alertmanager | None]:
+    """Yields Unobserved on failure; returns the parsed Alertmanager, or None."""
     settings = scope.settings
     derived = settings.alertmanager_url is None
     url = settings.alertmanager_url or (alertmanager_base(discovered[0]) if discovered else None)
     if url is None:
-        return
+        return None
     url, in_url = split_userinfo(url)
     creds: Credentials | None = None
     if derived:
@@ -70,20 +71,20 @@ def fetch_alertmanager(scope: Scope, discovered: list[str]) -> Iterator[Unobserv
         status = client.get_json("/api/v2/status")
     except ApiError as exc:
         yield scope.unobserved(what, exc.reason, ROUTING_SIGNALS)
-        return
+        return None
     config = status.get("config") if isinstance(status, Mapping) else None
     if not isinstance(config, Mapping) or "original" not in config:
         yield scope.unobserved(what, "/api/v2/status answered without config.original: not an "
                                      "Alertmanager API", ROUTING_SIGNALS)
-        return
+        return None
     try:
         parsed = parse_config(str(config.get("original") or ""))
     except ValueError as exc:
         yield scope.unobserved(what, str(exc), ROUTING_SIGNALS)
-        return
+        return None
     version_info = status.get("versionInfo") or {}
     cluster = (status.get("cluster") or {}).get("status", "") if isinstance(status.get("cluster"), Mapping) else ""
-    yield Alertmanager(host_of(url), str(version_info.get("version") or "") or None, parsed,
+    return Alertmanager(host_of(url), str(version_info.get("version") or "") or None, parsed,
                        str(cluster or ""))
 
 

@@ -4,7 +4,7 @@ monitoring or operational."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +30,9 @@ class RuleSet:
     pages: int = 0
 
 
-def fetch_rules(scope: Scope) -> Iterator[Unobserved | RuleSet]:
-    """Yields Unobserved for problems and finally the RuleSet (or nothing when unreadable).
-    Raises ApiError when the endpoint is fatally unreadable (caller decides)."""
+def fetch_rules(scope: Scope) -> Generator[Unobserved, None, RuleSet]:
+    """Yields Unobserved for problems and returns the RuleSet (``rules = yield from ...``).
+    Raises a ProbeError when the endpoint is unreadable (the caller decides)."""
     limit = scope.settings.max_rules
     result = RuleSet()
     token = ""
@@ -80,7 +80,7 @@ def fetch_rules(scope: Scope) -> Iterator[Unobserved | RuleSet]:
             f"{skipped} skipped",
             RULE_SIGNALS,
         )
-    yield result
+    return result
 
 
 def _evaluated(rule: Mapping[str, Any]) -> bool:

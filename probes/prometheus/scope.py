@@ -11,10 +11,9 @@ from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeContext, Target
 from probes.prometheus.client import ApiClient
 from probes.prometheus.settings import PrometheusSettings
+from probes.prometheus.signals import METRIC_SIGNALS, ROUTING_SIGNALS, RULE_SIGNALS
 
-RULE_SIGNALS = ("monitoring.model_rule", "monitoring.operational_rule", "data_validation.check")
-METRIC_SIGNALS = ("monitoring.model_metric", "serving.deployment")
-ROUTING_SIGNALS = ("monitoring.alert_routing", "remediation.trigger")
+__all__ = ["METRIC_SIGNALS", "ROUTING_SIGNALS", "RULE_SIGNALS", "Scope", "quote"]
 
 
 def quote(part: str) -> str:

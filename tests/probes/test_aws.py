@@ -202,7 +202,7 @@ def test_all_enabled_regions_come_from_describe_regions(aws_url: str, tmp_path: 
     import boto3
 
     from auditor.probe import ProbeContext
-    from probes.aws.run import _regions
+    from probes.aws.collect import _regions
     from probes.aws.scan import Env, Scan
     from probes.aws.session import client_config
 

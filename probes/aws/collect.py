@@ -52,7 +52,7 @@ REGIONAL: tuple[tuple[Callable[[Scan], None], tuple[str, ...]], ...] = (
 )
 
 
-def run(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
+def collect(target: Target, ctx: ProbeContext, all_signals: Sequence[str],
         hooks: Sequence[Hook] = ()) -> Iterator[Item]:
     settings: AwsSettings = target.settings or AwsSettings()
     endpoint = settings.endpoint_url
