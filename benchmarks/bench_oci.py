@@ -103,7 +103,7 @@ def run_once(url: str, tmp: Path, **settings) -> tuple[float, int, Counter, int,
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     kinds: Counter = Counter()
-    for _, path in probe.last_walk.client.log:
+    for _, path in ctx.requests.entries:
         kind = ("v2" if path == "/v2/" else "catalog" if path == "/v2/_catalog" else
                 "tag pages" if path.endswith("/tags/list") else "manifests" if "/manifests/" in path
                 else "config blobs" if "/blobs/" in path else "referrers" if "/referrers/" in path
