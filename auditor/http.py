@@ -225,7 +225,9 @@ class Transport:
             import requests
 
             session = requests.Session()
-            session.trust_env = False  # no netrc, no proxy guesses: only what the target says
+            # no ~/.netrc (it would replace the Authorization the target names); proxies
+            # from the environment are still honoured per request, as urllib did
+            session.trust_env = False
             session.headers["User-Agent"] = USER_AGENT
             if self.verify is False:
                 import urllib3
@@ -279,7 +281,8 @@ class Transport:
         try:
             raw = session.request(method, url, headers=dict(headers), params=params,
                                   timeout=(min(budget, 10.0), budget), stream=True,
-                                  allow_redirects=self.follow_redirects, verify=self.verify)
+                                  allow_redirects=self.follow_redirects, verify=self.verify,
+                                  proxies=requests.utils.get_environ_proxies(url))
         except requests.RequestException as exc:
             raise transport_error(exc, host_of(url), budget) from None
         except (OSError, ValueError) as exc:
