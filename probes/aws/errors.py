@@ -13,6 +13,7 @@ from auditor.errors import (
     TimedOut,
     TooLarge,
     Unreachable,
+    network_reason,
 )
 
 DENIED = {
@@ -78,7 +79,7 @@ def classify(exc: BaseException, action: str, endpoint: str | None = None,
     if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return TimedOut(f"{action}: {where} timed out", fatal=False)  # one slow call
     if isinstance(exc, bx.EndpointConnectionError):
-        return Unreachable(f"cannot connect to {where}")
+        return Unreachable(f"cannot connect to {where}: {network_reason(exc)}")
     if isinstance(exc, (ResponseParserError, ValueError, KeyError)):
         return NotThisApi(f"{where} does not answer like an AWS API ({action} returned an unreadable response)")
     if isinstance(exc, bx.BotoCoreError):
