@@ -1,4 +1,9 @@
-"""One audit run: probes → evidence → links → engine → the Assessment document."""
+"""One audit run: probes → evidence → links → engine → the Assessment document.
+
+Two halves that can run apart: :func:`collect` (probes → each target's facts, handed to a
+sink as each target finishes: memory for ``audit``, evidence files for ``collect``) and
+:func:`assess` (facts → links, engine, placements, reports' data; no I/O). ``run_audit`` is
+both in one process."""
 
 from __future__ import annotations
 
@@ -7,18 +12,19 @@ import platform
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from auditor import __version__, catalog, compliance, inventory, links, output, registry, tempo
 from auditor.config import AuditConfig
 from auditor.engine import assess_capabilities, describe_sources
-from auditor.evidence import Evidence, Unobserved
+from auditor.evidence import Evidence, Holdings, KeyIndex, Unobserved
 from auditor.placement import place
-from auditor.probe import Probe, ProbeContext, Target
-from auditor.runner import Task, default_jobs, run_probes
+from auditor.probe import Policy, Probe, ProbeContext, Target
+from auditor.runner import Outcome, Task, default_jobs, run_probes
 
 SCHEMA_VERSION = "2.0"
 
@@ -28,6 +34,75 @@ def default_cache_dir() -> Path:
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mlops-auditor"
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    """What assessment needs to know of a target's probe (kept in its evidence file, so
+    ``assess`` does not need the probe, or a plugin, installed)."""
+
+    project: bool = False
+    observes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, probe: Probe) -> ProbeInfo:
+        return cls(bool(getattr(probe, "project", False)), tuple(getattr(probe, "observes", ())))
+
+
+@dataclass
+class TargetFacts:
+    """One target's collected facts: what one evidence file holds.
+
+    ``probe`` is None when no probe was installed for its kind; ``index`` is its position in
+    the configuration (reports list targets in that order, whichever shard collected them).
+    ``holdings`` may be left out by a reader that serves them lazily (see :func:`assess`)."""
+
+    target: Target
+    index: int
+    probe: ProbeInfo | None
+    evidence: list[Evidence] = field(default_factory=list)
+    unobserved: list[Unobserved] = field(default_factory=list)
+    timings: list[dict[str, Any]] = field(default_factory=list)
+    holdings: list[Holdings] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Not read at all: no probe for its kind, or its probe failed or timed out."""
+        return self.probe is None or not self.timings or any(t["status"] == "error" for t in self.timings)
+
+
+class Sink(Protocol):
+    """Where ``collect`` puts each target's facts as soon as its probe finishes."""
+
+    def add(self, facts: TargetFacts) -> None: ...
+
+    def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
+        """Second-pass findings (links resolved) for a target already added."""
+
+
+class MemorySink:
+    """Keeps every target's facts: ``audit`` assesses them in the same process."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, TargetFacts] = {}
+
+    def add(self, facts: TargetFacts) -> None:
+        self.facts[facts.target.name] = facts
+
+    def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
+        self.facts[target].evidence.extend(evidence)
+        self.facts[target].unobserved.extend(unobserved)
+
+    def collected(self) -> list[TargetFacts]:
+        return sorted(self.facts.values(), key=lambda f: f.index)
+
+
+@dataclass
+class CollectStats:
+    targets: int = 0
+    evidence: int = 0
+    unobserved: int = 0
+    failed: list[str] = field(default_factory=list)
 
 
 def _pairs(targets: Sequence[Target]) -> tuple[list[tuple[Target, Probe]], list[Unobserved]]:
@@ -59,6 +134,163 @@ def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
     return sorted(seen.values(), key=lambda e: (e.target, e.signal, e.locator, e.id))
 
 
+def collect(
+    config: AuditConfig,
+    sink: Sink,
+    *,
+    targets: Sequence[Target] | None = None,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    on_done: Callable[[Task], None] | None = None,
+    now: datetime | None = None,
+    holdings: bool = False,
+) -> CollectStats:
+    """Run every probe over ``targets`` (default: the configuration's), handing each target's
+    facts to ``sink`` as soon as its probe finishes, then the second pass: probes that can
+    tell whether they hold what this run's evidence refers to (commits) are asked.
+
+    Nothing but the referenced keys and counts is kept here, so memory does not grow with
+    the fleet when the sink writes to disk. ``holdings`` makes probes also record what their
+    targets hold, so ``assess`` can resolve references made in other shards."""
+    now = now or datetime.now(UTC)
+    cache_dir = Path(cache_dir or config.settings.cache_dir or default_cache_dir())
+    jobs = jobs or config.settings.jobs or default_jobs()
+    chosen = list(config.targets if targets is None else targets)
+    index = {t.name: i for i, t in enumerate(config.targets)}
+    stats = CollectStats(targets=len(chosen))
+
+    pairs, missing = _pairs(chosen)
+    by_name = {t.name: t for t in chosen}
+    failed = {u.target for u in missing}
+    for u in missing:
+        stats.unobserved += 1
+        sink.add(TargetFacts(by_name[u.target], index[u.target], None, unobserved=[u]))
+    keys: set[str] = set()
+
+    def first(out: Outcome) -> None:
+        keys.update(links.referenced_keys(out.evidence))
+        stats.evidence += len(out.evidence)
+        stats.unobserved += len(out.unobserved)
+        if out.failed:
+            failed.add(out.target.name)
+        sink.add(TargetFacts(out.target, index[out.target.name], ProbeInfo.of(out.probe),
+                             out.evidence, out.unobserved, [out.timing], out.holdings))
+
+    run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
+               default_timeout=config.settings.timeout, on_done=on_done, now=now,
+               holdings=holdings, on_outcome=first)
+
+    # Second pass: ask probes that can whether they hold what others refer to (commits ...).
+    # A target that failed or timed out is not opened again (a hung host would cost twice).
+    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p) and t.name not in failed]
+    if keys and resolvers:
+        def second(out: Outcome) -> None:
+            stats.evidence += len(out.evidence)
+            stats.unobserved += len(out.unobserved)
+            sink.extend(out.target.name, out.evidence, out.unobserved)
+
+        run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
+                   default_timeout=config.settings.timeout, work=_resolve_work(sorted(keys)),
+                   now=now, on_outcome=second)
+    stats.failed = sorted(failed)
+    return stats
+
+
+def assess(
+    collected: Sequence[TargetFacts],
+    *,
+    now: datetime,
+    frameworks: Sequence[str],
+    waivers: Sequence[Any] = (),
+    strict: bool = False,
+    today: date | None = None,
+    previous: dict[str, Any] | None = None,
+    held: Iterable[Holdings] | None = None,
+    run: dict[str, Any] | None = None,
+    started: datetime | None = None,
+    t0: float | None = None,
+    policy: Policy | None = None,
+) -> dict[str, Any]:
+    """The Assessment (a JSON-ready dict) of collected facts: links, engine, placements and
+    the rest. No I/O: no network, no probe.
+
+    ``now`` is the clock the probes measured against (waivers expire against its date unless
+    ``today`` is given). ``held``: what targets hold (default: the facts' own holdings),
+    read once the referenced keys are known — a reference to something a target holds
+    becomes the same evidence its probe's second pass would have given, so links resolve
+    across shards. ``run`` adds to the run metadata (config, jobs, where the evidence came
+    from); ``started``/``t0`` are when the run began (wall clock, monotonic)."""
+    started = started or datetime.now(UTC)
+    t0 = time.monotonic() if t0 is None else t0
+    today = today or now.date()
+    fws = [catalog.load_framework(name) for name in frameworks]
+    facts = sorted(collected, key=lambda f: f.index)
+    targets = [f.target for f in facts]
+    failed = {f.target.name for f in facts if f.failed}
+    evidence = _dedupe([ev for f in facts for ev in f.evidence])
+    unobserved = [u for f in facts for u in f.unobserved]
+
+    keys = links.referenced_keys(evidence)
+    if keys:  # keys already resolved in their own shard give the same ids: deduplicated
+        index = KeyIndex(keys)
+        holdings = held if held is not None else (h for f in facts for h in f.holdings)
+        found = [ev for h in holdings if h.target not in failed for ev in h.resolve(index)]
+        evidence = _dedupe(evidence + found)
+    resolved = links.resolve(evidence)
+
+    project_kinds = {f.target.kind for f in facts if f.probe and f.probe.project}
+    observes = {f.target.kind: f.probe.observes for f in facts if f.probe and f.probe.observes}
+    assessed = assess_capabilities(catalog.capabilities(), targets, evidence, unobserved,
+                                   resolved, waivers, today, project_kinds=project_kinds,
+                                   observes=observes)
+    results = assessed.results
+    failed_targets = sorted(failed)
+    placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
+    unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
+    timings = [t for f in facts for t in f.timings]
+    assessment = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "mlops-auditor", "version": __version__},
+        "run": {
+            "id": str(uuid.uuid4()),
+            "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "duration_seconds": 0.0,
+            "host": socket.gethostname(),
+            "user": _user(),
+            "python": platform.python_version(),
+            "config": "<arguments>",
+            "jobs": 1,
+            **(run or {}),
+            "strict": strict,
+        },
+        "partial": bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets),
+        "frameworks": [{"id": fw.id, "title": fw.title,
+                        "stages": [{"number": s.number, "name": s.name,
+                                    "requires": list(s.all_requirements())} for s in fw.stages]}
+                       for fw in fws],
+        "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
+                     "status": _status(t.name, failed_targets, unobserved)}
+                    for t in targets],
+        "sources": describe_sources(catalog.capabilities(), assessed, evidence),
+        "evidence": [ev.to_dict() for ev in evidence],
+        "unobserved": [u.to_dict() for u in unobserved],
+        "links": [link.to_dict() for link in resolved],
+        "capabilities": [r.to_dict() for r in results],
+        "placements": placements,
+        "inventory": inventory.build(evidence, targets, catalog.taxonomy()),
+        "tempo": tempo.build(evidence, targets),
+        "compliance": compliance.build(results, evidence, unobserved, policy),
+        "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
+                     "expires": w.expires.isoformat() if w.expires else None,
+                     "status": "expired" if w.expires and w.expires < today else "active"}
+                    for w in waivers],
+        "probes": sorted(timings, key=lambda t: (t["target"], t["probe"])),
+    }
+    assessment["changes"] = output.changes(previous, assessment)
+    assessment["run"]["duration_seconds"] = round(time.monotonic() - t0, 3)
+    return assessment
+
+
 def run_audit(
     config: AuditConfig,
     *,
@@ -71,7 +303,8 @@ def run_audit(
     strict: bool | None = None,
     previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run every probe over every target and return the Assessment (a JSON-ready dict).
+    """Run every probe over every target and return the Assessment (a JSON-ready dict):
+    :func:`collect` into memory, then :func:`assess`.
 
     ``now`` fixes the clock probes measure ages and rates against (tests, replays).
     ``strict`` makes unknown capabilities block placement (default: the config's setting).
@@ -79,79 +312,16 @@ def run_audit(
     started = datetime.now(UTC)
     now = now or started
     t0 = time.monotonic()
-    cache_dir = Path(cache_dir or config.settings.cache_dir or default_cache_dir())
     jobs = jobs or config.settings.jobs or default_jobs()
     fw_names = list(frameworks or [config.settings.framework])
-    fws = [catalog.load_framework(name) for name in fw_names]
-
-    pairs, missing = _pairs(config.targets)
-    run = run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
-                     default_timeout=config.settings.timeout, on_done=on_done, now=now)
-    evidence = _dedupe(run.evidence)
-    unobserved = missing + run.unobserved
-
-    # Second pass: ask probes that can whether they hold what others refer to (commits ...).
-    keys = links.referenced_keys(evidence)
-    # a target that failed or timed out is not opened again (a hung host would cost twice)
-    failed = {t["target"] for t in run.timings if t["status"] == "error"}
-    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p) and t.name not in failed]
-    if keys and resolvers:
-        second = run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
-                            default_timeout=config.settings.timeout, work=_resolve_work(keys), now=now)
-        evidence = _dedupe(evidence + second.evidence)
-        unobserved += second.unobserved
-    resolved = links.resolve(evidence)
-
-    strict = config.settings.strict if strict is None else strict
-    today = today or now.date()
-    assessed = assess_capabilities(catalog.capabilities(), config.targets, evidence, unobserved,
-                                   resolved, config.waivers, today,
-                                   project_kinds=registry.project_kinds(),
-                                   observes=registry.observes())
-    results = assessed.results
-    failed_targets = sorted({t["target"] for t in run.timings if t["status"] == "error"}
-                            | {u.target for u in missing})
-    placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
-    unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
-    assessment = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "mlops-auditor", "version": __version__},
-        "run": {
-            "id": str(uuid.uuid4()),
-            "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            "duration_seconds": round(time.monotonic() - t0, 3),
-            "host": socket.gethostname(),
-            "user": _user(),
-            "python": platform.python_version(),
-            "config": config.source,
-            "jobs": jobs,
-            "strict": strict,
-        },
-        "partial": bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets),
-        "frameworks": [{"id": fw.id, "title": fw.title,
-                        "stages": [{"number": s.number, "name": s.name,
-                                    "requires": list(s.all_requirements())} for s in fw.stages]}
-                       for fw in fws],
-        "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
-                     "status": _status(t.name, failed_targets, unobserved)}
-                    for t in config.targets],
-        "sources": describe_sources(catalog.capabilities(), assessed, evidence),
-        "evidence": [ev.to_dict() for ev in evidence],
-        "unobserved": [u.to_dict() for u in unobserved],
-        "links": [link.to_dict() for link in resolved],
-        "capabilities": [r.to_dict() for r in results],
-        "placements": placements,
-        "inventory": inventory.build(evidence, config.targets, catalog.taxonomy()),
-        "tempo": tempo.build(evidence, config.targets),
-        "compliance": compliance.build(results, evidence, unobserved, config.policy),
-        "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
-                     "expires": w.expires.isoformat() if w.expires else None,
-                     "status": "expired" if w.expires and w.expires < today else "active"}
-                    for w in config.waivers],
-        "probes": sorted(run.timings, key=lambda t: (t["target"], t["probe"])),
-    }
-    assessment["changes"] = output.changes(previous, assessment)
-    return assessment
+    for name in fw_names:
+        catalog.load_framework(name)  # an unknown framework fails before any probe runs
+    sink = MemorySink()
+    collect(config, sink, cache_dir=cache_dir, jobs=jobs, on_done=on_done, now=now)
+    return assess(sink.collected(), now=now, frameworks=fw_names, waivers=config.waivers,
+                  strict=config.settings.strict if strict is None else strict, today=today,
+                  previous=previous, run={"config": config.source, "jobs": jobs},
+                  started=started, t0=t0, policy=config.policy)
 
 
 def _status(name: str, failed: list[str], unobserved: list[Unobserved]) -> str:

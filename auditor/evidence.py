@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -149,3 +149,89 @@ class Unobserved:
             "reason": self.reason,
             "signals": list(self.signals),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Unobserved:
+        return cls(target=data["target"], probe=data["probe"], what=data["what"],
+                   reason=data["reason"], signals=tuple(data.get("signals", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What a target holds that other sources may refer to (a repository's commits), recorded
+    so links can be resolved later and elsewhere: by ``assess`` over evidence collected in
+    other shards, with no access to the target.
+
+    :meth:`evidence` is the one construction of the fact "this target holds ``item``": a
+    probe's ``resolve_links`` uses it too, so a link resolved from holdings is the same
+    evidence, with the same id, as one resolved by asking the target. ``items`` are lower
+    case; beyond a probe's cap, ``truncated`` says that some were left out (the newest kept).
+    """
+
+    target: str
+    probe: str
+    prefix: str                  # the link-key prefix items answer: ``commit:``
+    signal: str                  # ``vcs.commit``
+    strength: Strength
+    locator: str                 # the holder; an item's evidence sits at ``<locator>@<item>``
+    attributes: Mapping[str, Any] = field(default_factory=dict)  # beside ``link_keys``
+    items: frozenset[str] = frozenset()
+    truncated: bool = False
+    observed_at: str = field(default_factory=now_iso)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strength", Strength.parse(self.strength))
+        object.__setattr__(self, "locator", redact(self.locator))
+        object.__setattr__(self, "items", frozenset(i.lower() for i in self.items))
+
+    def evidence(self, item: str, key: str) -> Evidence:
+        """The fact that this target holds ``item``, which others refer to as ``key``."""
+        return Evidence(signal=self.signal, strength=self.strength, target=self.target,
+                        locator=f"{self.locator}@{item}",
+                        attributes={"link_keys": [key], **self.attributes},
+                        observed_at=self.observed_at)
+
+    def resolve(self, keys: Iterable[str] | KeyIndex) -> Iterator[Evidence]:
+        """Evidence for every key (``commit:<sha>``) whose item this target holds; pass a
+        :class:`KeyIndex` when asking many holders about the same keys."""
+        wanted = (keys if isinstance(keys, KeyIndex) else KeyIndex(keys)).items(self.prefix)
+        if len(wanted) <= len(self.items):
+            hits = [item for item in wanted if item in self.items]
+        else:
+            hits = [item for item in self.items if item in wanted]
+        for item in sorted(hits):
+            for key in wanted[item]:
+                yield self.evidence(item, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "probe": self.probe, "prefix": self.prefix,
+                "signal": self.signal, "strength": str(self.strength), "locator": self.locator,
+                "attributes": dict(self.attributes), "observed_at": self.observed_at,
+                "truncated": self.truncated, "count": len(self.items),
+                "items": sorted(self.items)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Holdings:
+        return cls(target=data["target"], probe=data["probe"], prefix=data["prefix"],
+                   signal=data["signal"], strength=Strength.parse(data["strength"]),
+                   locator=data["locator"], attributes=data.get("attributes", {}),
+                   items=frozenset(data.get("items", ())), truncated=bool(data.get("truncated")),
+                   observed_at=data.get("observed_at", ""))
+
+
+class KeyIndex:
+    """Referenced link keys by prefix and item (lower case): built once, asked per holder."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = sorted(set(keys))
+        self._by_prefix: dict[str, dict[str, list[str]]] = {}
+
+    def items(self, prefix: str) -> dict[str, list[str]]:
+        """item → the keys naming it (``commit:ABC…`` and ``commit:abc…`` name one commit)."""
+        if prefix not in self._by_prefix:
+            found: dict[str, list[str]] = {}
+            for key in self._keys:
+                if key.startswith(prefix):
+                    found.setdefault(key[len(prefix):].lower(), []).append(key)
+            self._by_prefix[prefix] = found
+        return self._by_prefix[prefix]

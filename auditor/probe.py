@@ -102,6 +102,9 @@ class ProbeContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("mlops_auditor.probe"))
     started: float = field(default_factory=time.monotonic)
+    #: also yield :class:`~auditor.evidence.Holdings` (what the target holds that others may
+    #: refer to), for links resolved later from stored evidence; ``collect`` sets it
+    holdings: bool = False
     #: every request this run sent (see :class:`RequestLog`)
     requests: RequestLog = field(default_factory=RequestLog)
 
@@ -170,7 +173,12 @@ class Probe(ABC):
         self, target: Target, ctx: ProbeContext, keys: Sequence[str]
     ) -> Iterator[Evidence]:
         """Second pass: other sources refer to ``keys`` (``commit:<sha>`` ...); yield evidence
-        whose ``link_keys`` name those this target holds. Default: nothing."""
+        whose ``link_keys`` name those this target holds. Default: nothing.
+
+        A probe that implements this should also, when ``ctx.holdings`` is set, yield from
+        :meth:`collect` one :class:`~auditor.evidence.Holdings` listing what it holds, and
+        build this evidence with :meth:`Holdings.evidence`: ``assess`` then resolves keys
+        referenced from other shards to the same evidence, without the target."""
         return iter(())
 
     def target_from_argument(self, argument: str) -> dict[str, Any] | None:

@@ -21,13 +21,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor import processes
-from auditor.evidence import Evidence, Unobserved
+from auditor.discovery import Undiscovered
+from auditor.evidence import Evidence, Holdings, Unobserved
 from auditor.probe import Policy, Probe, ProbeCancelled, ProbeContext, Target
 from auditor.redact import one_line
 
@@ -53,6 +54,47 @@ class RunResult:
     evidence: list[Evidence] = field(default_factory=list)
     unobserved: list[Unobserved] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
+    holdings: list[Holdings] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """One finished task: what it yielded, its failure as an Unobserved, its timing."""
+
+    target: Target
+    probe: Probe
+    evidence: list[Evidence]
+    unobserved: list[Unobserved]
+    holdings: list[Holdings]
+    timing: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return self.timing["status"] == "error"
+
+
+def outcome(task: Task) -> Outcome:
+    """What a finished (or abandoned) task leaves: its items sorted by type, its error as an
+    ``Unobserved`` covering every signal of the probe, and its timing."""
+    out = Outcome(task.target, task.probe, [], [], [], {})
+    for item in task.items:
+        if isinstance(item, Evidence):
+            out.evidence.append(item)
+        elif isinstance(item, Holdings):
+            out.holdings.append(item)
+        else:
+            out.unobserved.append(item)
+    if task.error:
+        out.unobserved.append(Unobserved(
+            target=task.target.name, probe=task.probe.kind, what=task.target.kind,
+            reason=one_line(task.error), signals=tuple(task.probe.signals)))
+    out.timing = {
+        "target": task.target.name, "probe": task.probe.kind,
+        "seconds": round(max(0.0, task.finished - task.started), 3),
+        "evidence": len(out.evidence),
+        "status": "error" if task.error else "ok",
+    }
+    return out
 
 
 class _NotPrepared(Exception):
@@ -171,6 +213,8 @@ def run_tasks(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task], None] 
 
 
 def collect(probe: Probe, target: Target, ctx: ProbeContext):
+    if isinstance(target.settings, Undiscovered):  # a discovery that failed: nothing to read
+        target.settings.fail()
     return probe.collect(target, ctx)
 
 
@@ -184,30 +228,41 @@ def run_probes(
     work: Callable[[Probe, Target, ProbeContext], Any] = collect,
     on_done: Callable[[Task], None] | None = None,
     now: datetime | None = None,
+    holdings: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> RunResult:
+    """Run ``work`` for every (target, probe) pair. ``holdings`` asks probes to yield what
+    their targets hold (see :class:`~auditor.probe.ProbeContext`). With ``on_outcome``, each
+    task's outcome is handed over as soon as it finishes and not kept: the result then holds
+    timings only, so a fleet's evidence never sits in memory at once."""
     now = now or datetime.now(UTC)
     tasks = [
         Task(target, probe, work, ProbeContext(
             probe=probe.kind, cache_dir=cache_dir, policy=policy, now=now,
-            timeout=target.timeout or default_timeout))
+            timeout=target.timeout or default_timeout, holdings=holdings))
         for target, probe in pairs
     ]
     for probe in {type(p): p for _, p in pairs}.values():
         prepare(probe)  # heavy imports, once, before any probe thread starts
+    outcomes: dict[int, Outcome] = {}
+
+    def done(task: Task) -> None:
+        if on_done:
+            on_done(task)
+        out = outcome(task)
+        if on_outcome is not None:
+            on_outcome(out)
+            task.items = []  # handed over; an abandoned task appends nothing more (task.done)
+            out = replace(out, evidence=[], unobserved=[], holdings=[])
+        outcomes[id(task)] = out
+
     with stop_on_signals():
-        run_tasks(tasks, jobs or default_jobs(), on_done)
+        run_tasks(tasks, jobs or default_jobs(), done)
     result = RunResult()
-    for task in tasks:
-        for item in task.items:
-            (result.evidence if isinstance(item, Evidence) else result.unobserved).append(item)
-        if task.error:
-            result.unobserved.append(Unobserved(
-                target=task.target.name, probe=task.probe.kind, what=task.target.kind,
-                reason=one_line(task.error), signals=tuple(task.probe.signals)))
-        result.timings.append({
-            "target": task.target.name, "probe": task.probe.kind,
-            "seconds": round(max(0.0, task.finished - task.started), 3),
-            "evidence": sum(isinstance(i, Evidence) for i in task.items),
-            "status": "error" if task.error else "ok",
-        })
+    for task in tasks:  # in the order given, whatever order they finished in
+        out = outcomes[id(task)]
+        result.evidence += out.evidence
+        result.unobserved += out.unobserved
+        result.holdings += out.holdings
+        result.timings.append(out.timing)
     return result

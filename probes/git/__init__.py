@@ -9,12 +9,15 @@ imported at module import time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from auditor.evidence import Evidence, Strength, Unobserved
+from auditor.evidence import Evidence, Holdings, Strength, Unobserved
 from auditor.probe import Probe, ProbeCancelled, ProbeContext, Target
 from probes.git.settings import GitSettings, target_from_argument
+
+if TYPE_CHECKING:
+    from probes.git.source import Repo
 
 SIGNALS = ("vcs", "tempo", "env", "compute", "tool", "ci", "schedule", "serving", "pipeline",
            "feature_store", "distributed", "monitoring", "data_validation", "registry", "image",
@@ -35,10 +38,13 @@ class GitProbe(Probe):
     def target_from_argument(self, argument: str) -> dict[str, Any] | None:
         return target_from_argument(argument)
 
-    def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved]:
+    def collect(self, target: Target, ctx: ProbeContext) -> Iterator[Evidence | Unobserved | Holdings]:
         from probes.git.collect import collect
 
-        yield from collect(target, ctx, SIGNALS)
+        opened: list[Repo] = []
+        yield from collect(target, ctx, SIGNALS, on_open=opened.append if ctx.holdings else None)
+        if opened:  # collected to files: the commits it holds, for links from other shards
+            yield from _held_commits(target, ctx, opened[0])
 
     def resolve_links(self, target: Target, ctx: ProbeContext,
                       keys: Sequence[str]) -> Iterator[Evidence]:
@@ -47,8 +53,8 @@ class GitProbe(Probe):
         from probes.git.gitcmd import GitError
         from probes.git.source import SourceError, open_repository
 
-        shas = {k.split(":", 1)[1].lower(): k for k in keys
-                if k.startswith("commit:") and re.fullmatch(r"[0-9a-fA-F]{40}", k.split(":", 1)[1])}
+        shas = {k.split(":", 1)[1].lower() for k in keys
+                if k.startswith("commit:") and _SHA.fullmatch(k.split(":", 1)[1])}
         if not shas:
             return
         try:
@@ -61,12 +67,42 @@ class GitProbe(Probe):
                            input="".join(s + "\n" for s in sorted(shas)).encode())
         except GitError:
             return
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[1] == "commit" and parts[0] in shas:
-                yield Evidence(signal="vcs.commit", strength=Strength.CONFIGURED, target=target.name,
-                               locator=f"git+{repo.display}@{parts[0]}",
-                               attributes={"link_keys": [shas[parts[0]]], "tool": "git"})
+        found = [parts[0] for parts in map(str.split, out.splitlines())
+                 if len(parts) == 2 and parts[1] == "commit" and parts[0] in shas]
+        yield from commits_held(target.name, repo, found).resolve(keys)
+
+
+#: commits listed per repository for links resolved from stored evidence (the newest kept)
+MAX_HELD_COMMITS = 200_000
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
+
+
+def commits_held(target: str, repo: Repo, shas: Iterable[str], truncated: bool = False) -> Holdings:
+    """The commits ``repo`` holds, as the one place their ``vcs.commit`` evidence is made
+    (:meth:`Holdings.evidence`): by ``resolve_links`` here and by ``assess`` from the
+    holdings a collect run stored."""
+    return Holdings(target=target, probe="git", prefix="commit:", signal="vcs.commit",
+                    strength=Strength.CONFIGURED, locator=f"git+{repo.display}",
+                    attributes={"tool": "git"}, items=frozenset(shas), truncated=truncated)
+
+
+def _held_commits(target: Target, ctx: ProbeContext, repo: Repo) -> Iterator[Holdings | Unobserved]:
+    """One ``git rev-list --all --reflog`` (commits only: no tree or blob is read, nothing is
+    fetched), capped at :data:`MAX_HELD_COMMITS`."""
+    from probes.git.collect import no_lazy_fetch
+    from probes.git.gitcmd import GitError
+
+    git = no_lazy_fetch(repo) if repo.partial else repo.git
+    try:
+        out = git.run("rev-list", "--all", "--reflog", f"--max-count={MAX_HELD_COMMITS + 1}")
+    except GitError as exc:
+        yield ctx.unobserved(target, what="commits held",
+                             reason=f"cannot list the repository's commits ({exc}): runs elsewhere "
+                                    f"that cite them link here only when collected with it")
+        return
+    shas = [line.decode() for line in out.split() if _SHA.fullmatch(line.decode("ascii", "replace"))]
+    yield commits_held(target.name, repo, shas[:MAX_HELD_COMMITS],
+                       truncated=len(shas) > MAX_HELD_COMMITS)
 
 
 __all__ = ["GitProbe", "GitSettings", "ProbeCancelled", "Callable"]

@@ -9,7 +9,7 @@ here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from auditor.evidence import Evidence, Strength, Unobserved
@@ -36,11 +36,14 @@ MAX_LISTED = 20  # missing paths named in one unobserved line
 MAX_EXCLUDED = 5000  # missing paths kept out of the greps (beyond: the grep reports the failure)
 
 
-def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...]
-            ) -> Iterator[Evidence | Unobserved]:
+def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
+            on_open: Callable[[Repo], None] | None = None) -> Iterator[Evidence | Unobserved]:
+    """``on_open`` is handed the repository once it is open (the probe lists its commits)."""
     settings: GitSettings = target.settings
     try:
         repo = open_repository(settings, ctx)
+        if on_open is not None:
+            on_open(repo)
     except EmptyRepository as exc:
         yield ctx.unobserved(target, what=f"ref {settings.ref}", reason=str(exc))
         return
