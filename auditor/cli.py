@@ -98,10 +98,35 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
           cache_dir, history, strict, quiet, verbose) -> None:
     """Audit TARGETS (paths or clone URLs) or --config; with neither, ./audit.yaml when it
     exists, else the repository here."""
-    from auditor import catalog, config, output, registry
+    from auditor import catalog, config, output
     from auditor.logs import setup_logging
 
     setup_logging(verbose)
+    cfg = _config(targets, config_path, quiet, timeout, strict)
+    try:
+        frameworks = tuple(config.framework_ref(name) for name in frameworks)
+        loaded = [catalog.load_framework(name) for name in frameworks or [cfg.settings.framework]]
+    except (config.ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    _check_fail_under(loaded, fail_under)
+    known = _formats(formats)
+
+    console = _console(quiet)
+    out = Path(out_dir)
+    hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
+    previous = output.previous_run(hdir) if history else None
+    from auditor.runner import stop_on_signals
+
+    with stop_on_signals():  # SIGTERM/SIGINT: children killed, exit 128 + signal, no report
+        assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
+    _deliver(assessment, out, formats, known, hdir if history else None, console, fail_under,
+             cfg.settings.strict)
+
+
+def _config(targets, config_path, quiet, timeout=None, strict=False):
+    """The configuration from TARGETS or --config (./audit.yaml when neither is given)."""
+    from auditor import config
+
     try:
         if config_path and targets:
             _fail("give either TARGETS or --config, not both")
@@ -114,35 +139,44 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
             cfg = config.load(config_path)
         else:
             cfg = config.AuditConfig(targets=config.targets_from_arguments(list(targets) or ["."]))
-        if timeout:
-            cfg.settings = cfg.settings.model_copy(update={"timeout": timeout})
-        if strict:
-            cfg.settings = cfg.settings.model_copy(update={"strict": True})
-        strict = cfg.settings.strict
-        frameworks = tuple(config.framework_ref(name) for name in frameworks)
-        loaded = [catalog.load_framework(name) for name in frameworks or [cfg.settings.framework]]
     except (config.ConfigError, ValueError) as exc:
         _fail(str(exc))
+    if timeout:
+        cfg.settings = cfg.settings.model_copy(update={"timeout": timeout})
+    if strict:
+        cfg.settings = cfg.settings.model_copy(update={"strict": True})
+    return cfg
+
+
+def _check_fail_under(loaded, fail_under) -> None:
     last = loaded[0].stages[-1].number
     if fail_under is not None and fail_under > last:
         _fail(f"--fail-under {fail_under}: {loaded[0].id} has no stage above {last}")
+
+
+def _formats(formats):
+    """The installed report formats, after checking those asked for exist."""
+    from auditor import registry
+
     known = registry.reports()
     for f in formats:
         if f not in known or known[f].obj is None:
             _fail(f"unknown format {f!r} (available: {', '.join(sorted(known))})")
+    return known
 
-    console = None
-    if not quiet:
-        from rich.console import Console
 
-        console = Console(stderr=False)
-    out = Path(out_dir)
-    hdir = Path(cfg.settings.history_dir) if cfg.settings.history_dir else out / "history"
-    previous = output.previous_run(hdir) if history else None
-    from auditor.runner import stop_on_signals
+def _console(quiet):
+    if quiet:
+        return None
+    from rich.console import Console
 
-    with stop_on_signals():  # SIGTERM/SIGINT: children killed, exit 128 + signal, no report
-        assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
+    return Console(stderr=False)
+
+
+def _deliver(assessment, out, formats, known, hdir, console, fail_under, strict) -> None:
+    """Write the reports (and history unless ``hdir`` is None), print the summary, and exit
+    with the status the assessment calls for."""
+    from auditor import output
 
     try:
         rendered = {}
@@ -151,7 +185,7 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
             rendered[report.filename] = report.render(assessment)
         installed = [getattr(item.obj, "filename", "") for item in known.values() if item.obj]
         written = output.replace_reports(out, rendered, installed)
-        if history:
+        if hdir is not None:
             output.append_history(hdir, assessment)
     except OSError as exc:
         _fail(f"cannot write reports to {out}: {exc.strerror or exc}")
@@ -172,24 +206,145 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
         sys.exit(EXIT_INCOMPLETE)
 
 
+def _progress(console, total: int, verb: str):
+    """A progress bar on a terminal: (context, on_done) — on_done is None without one."""
+    import contextlib
+
+    if console is None or not console.is_terminal:
+        return contextlib.nullcontext(), None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=console, transient=True)
+    bar = progress.add_task("", total=total)
+
+    def done(task) -> None:
+        progress.update(bar, advance=1, description=f"{task.target.name} ({task.probe.kind})")
+
+    return progress, done
+
 
 def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None):
     from auditor.audit import run_audit
 
-    kwargs = {"cache_dir": Path(cache_dir) if cache_dir else None, "jobs": jobs,
-              "frameworks": list(frameworks) or None, "previous": previous}
-    if console is None or not console.is_terminal:
-        return run_audit(cfg, **kwargs)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    context, done = _progress(console, len(cfg.targets), "auditing")
+    with context:
+        return run_audit(cfg, cache_dir=Path(cache_dir) if cache_dir else None, jobs=jobs,
+                         frameworks=list(frameworks) or None, previous=previous, on_done=done)
 
-    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True) as progress:
-        bar = progress.add_task("", total=len(cfg.targets))
 
-        def done(task) -> None:
-            progress.update(bar, advance=1, description=f"{task.target.name} ({task.probe.kind})")
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="audit.yaml with targets, policy, settings and waivers.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the evidence: one file per target and a manifest.")
+@click.option("--shard", "shard_spec", default=None, metavar="I/N",
+              help="Collect only shard I of N (numbered from 1): a stable hash of each target's "
+                   "name decides its shard. auto/N takes I from JOB_COMPLETION_INDEX "
+                   "(a Kubernetes Indexed Job, 0-based).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
+def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir, quiet, verbose) -> None:
+    """Collect evidence of TARGETS or --config into OUT, without judging it: one compressed
+    JSON Lines file per target, written as its probe finishes, and a manifest. Score it with
+    'assess' (any framework, waivers, no network), here or elsewhere."""
+    from datetime import UTC, datetime
 
-        return run_audit(cfg, on_done=done, **kwargs)
+    from auditor import audit, shards, store
+    from auditor.logs import setup_logging
+    from auditor.runner import default_jobs, stop_on_signals
+
+    setup_logging(verbose)
+    cfg = _config(targets, config_path, quiet, timeout)
+    try:
+        shard = shards.parse(shard_spec) if shard_spec else None
+    except shards.ShardError as exc:
+        _fail(str(exc))
+    chosen = shard.select(cfg.targets) if shard else list(cfg.targets)
+    jobs = jobs or cfg.settings.jobs or default_jobs()
+    now = datetime.now(UTC)
+    console = _console(quiet)
+    try:
+        writer = store.EvidenceWriter.for_config(Path(out_dir), cfg, shard=shard, now=now, jobs=jobs)
+        context, done = _progress(console, len(chosen), "collecting")
+        with stop_on_signals(), context:
+            stats = audit.collect(cfg, writer, targets=chosen, jobs=jobs, now=now, on_done=done,
+                                  cache_dir=Path(cache_dir) if cache_dir else None, holdings=True)
+            manifest = writer.finish()
+    except store.StoreError as exc:
+        from auditor import processes
+
+        processes.shutdown()  # the git processes of probes still running die with the run
+        _fail(str(exc))
+    if not quiet:
+        where = f" (shard {shard}: {len(chosen)} of {len(cfg.targets)} targets)" if shard else ""
+        failed = f"; not read: {', '.join(stats.failed)}" if stats.failed else ""
+        click.echo(f"Collected {stats.targets} targets{where}: {stats.evidence} evidence, "
+                   f"{stats.unobserved} unobserved{failed}. Manifest: {manifest}")
+
+
+@cli.command()
+@click.argument("evidence", nargs=-1, required=True)
+@click.option("-o", "--out", "out_dir", default="mlops-audit", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the reports.")
+@click.option("-f", "--format", "formats", multiple=True, default=("json", "markdown"),
+              show_default=True, help="Report format (repeatable).")
+@click.option("--framework", "frameworks", multiple=True,
+              help="Framework id or a rubric YAML file (repeatable; default: the collect run's).")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="audit.yaml whose policy, waivers, settings and target labels (teams) apply "
+                   "instead of those the evidence was collected with. Its targets are not "
+                   "contacted, nor their other settings read.")
+@click.option("--fail-under", type=click.IntRange(min=0), default=None,
+              help="Exit 1 when the organisation is placed below this stage (first framework).")
+@click.option("--strict", is_flag=True,
+              help="Unknown capabilities block placement, and an incomplete audit exits 3.")
+@click.option("--allow-missing-shards", is_flag=True,
+              help="Assess without a missing shard: its targets are reported as not observed "
+                   "and the assessment as partial (else a missing shard exits 2).")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Keep a summary of each run in OUT/history and show changes since the last run.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
+def assess(evidence, out_dir, formats, frameworks, config_path, fail_under, strict,
+           allow_missing_shards, history, quiet, verbose) -> None:
+    """Assess stored EVIDENCE (collect --out folders, folders of them, or s3://bucket/prefix):
+    links, maturity placements and reports, with no network and no probe. Shards of one
+    collect run are reassembled; a missing shard is an error unless --allow-missing-shards."""
+    import time
+    from datetime import UTC, datetime
+
+    from auditor import catalog, config, output, store
+    from auditor.logs import setup_logging
+    from auditor.runner import stop_on_signals
+
+    setup_logging(verbose)
+    started, t0 = datetime.now(UTC), time.monotonic()
+    known = _formats(formats)
+    with stop_on_signals():
+        try:
+            with store.open_evidence(list(evidence), allow_missing_shards=allow_missing_shards) as stored:
+                inputs = stored.inputs(config_path)
+                names = [config.framework_ref(n) for n in frameworks] or [inputs.settings.framework]
+                _check_fail_under([catalog.load_framework(n) for n in names], fail_under)
+                strict = strict or inputs.settings.strict
+                out = Path(out_dir)
+                hdir = (Path(inputs.settings.history_dir) if inputs.settings.history_dir
+                        else out / "history")
+                if not quiet:
+                    for note in inputs.notes:
+                        click.echo(f"mlops-auditor: {note}", err=True)
+                assessment = stored.assess(inputs, frameworks=names, strict=strict,
+                                           previous=output.previous_run(hdir) if history else None,
+                                           started=started, t0=t0)
+        except (store.StoreError, config.ConfigError, ValueError) as exc:
+            _fail(str(exc))
+    _deliver(assessment, out, formats, known, hdir if history else None, _console(quiet),
+             fail_under, strict)
 
 
 @cli.command()
