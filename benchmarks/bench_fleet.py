@@ -201,15 +201,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--jobs", default="1,2")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="another checkout to measure in the same loop (before/after)")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="another checkout to measure in the same loop (repeatable)")
     parser.add_argument("--keep", type=Path, default=None, help="generate (or reuse) fleets here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     jobs = [int(j) for j in args.jobs.split(",")]
     trees: list[tuple[str, Path]] = [("this tree", ROOT)]
-    if args.baseline:
-        trees.append(("baseline", args.baseline.resolve()))
+    trees += [(b.resolve().name[:10], b.resolve()) for b in args.baseline]
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     base = args.keep or tmp
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")

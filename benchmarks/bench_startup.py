@@ -76,14 +76,14 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=None, help="(old spelling of --runs)")
     parser.add_argument("--runs", dest="runs_opt", type=int, default=7)
     parser.add_argument("--big-runs", type=int, default=3)
-    parser.add_argument("--baseline", type=Path, default=None)
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="another checkout to measure in the same loop (repeatable)")
     parser.add_argument("--no-big", action="store_true", help="skip the 20,000-file repository")
     args = parser.parse_args()
     runs = args.runs or args.runs_opt
     py = sys.executable
     trees: list[tuple[str, Path]] = [("this tree", ROOT)]
-    if args.baseline:
-        trees.append(("baseline", args.baseline.resolve()))
+    trees += [(b.resolve().name[:10], b.resolve()) for b in args.baseline]
     tmp = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     try:
         repo = one_file_repo(tmp / "one")
