@@ -104,7 +104,9 @@ def test_network_failures_are_one_line_shared_errors(tmp_path):
     assert network_reason(ConnectionRefusedError(111, "Connection refused")) == "connection refused"
 
 
-def test_old_setting_names_still_work_with_a_deprecation_message(caplog):
+def test_old_setting_names_still_work_with_a_deprecation_message(caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("mlops_auditor"), "propagate", True)  # CLI runs unset it
+
     class S(HttpSettings):
         alertmanager_token_env: str | None = None
 
