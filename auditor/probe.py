@@ -31,7 +31,9 @@ class ProbeCancelled(Exception):
 class Settings(BaseModel):
     """Base for a probe's kind-specific target settings. Unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built on first validation: loading a probe (to ask it about a CLI argument, to list
+    # it) does not pay for a validator it may never use
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)
