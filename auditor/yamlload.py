@@ -32,13 +32,21 @@ def check_depth(text: str, loader: type = SafeLoader, limit: int = MAX_DEPTH) ->
     """Raise :class:`TooDeep` when ``text`` nests deeper than ``limit`` (stops reading there);
     syntax errors surface as the usual ``yaml.YAMLError``."""
     depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > limit:
-                raise TooDeep(f"nested more than {limit} levels deep")
-        elif isinstance(event, _CLOSE):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > limit:
+                    raise TooDeep(f"nested more than {limit} levels deep")
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    except TooDeep:
+        raise
+    except yaml.YAMLError as exc:
+        # newer libyaml (PyYAML 6.0.4) stops on its own nesting limit while reading ahead
+        if "nesting depth" in str(exc):
+            raise TooDeep(f"nested more than {limit} levels deep") from None
+        raise
 
 
 def load_trusted(text: str) -> Any:
