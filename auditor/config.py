@@ -81,8 +81,9 @@ class WaiverModel(_Strict):
 class ConfigModel(_Strict):
     version: int = 1
     targets: list[dict[str, Any]]
-    policy: PolicyModel = PolicyModel()
-    settings: SettingsModel = SettingsModel()
+    # factories, not instances: an instance here would build both validators at import
+    policy: PolicyModel = Field(default_factory=PolicyModel)
+    settings: SettingsModel = Field(default_factory=SettingsModel)
     waivers: list[WaiverModel] = []
 
 
