@@ -13,8 +13,9 @@ three in four are bare, as on a git server. The fleet is audited from an audit.y
 every repository (``mlops-auditor audit --config ... --jobs J -f json``), each run a fresh
 process; runs are interleaved (jobs 1, jobs 2, jobs 1 ...) and medians taken, so the
 machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
-peak RSS of the auditor process (its own high-water mark) and of the largest process in its
-tree (git children included). ``--baseline TREE`` runs the same commands against another
+CPU time of the process tree (steadier than wall time on a loaded machine), peak RSS of the
+auditor process (its own high-water mark) and of the largest process in its tree (git
+children included). ``--baseline TREE`` runs the same commands against another
 checkout (its packages first on ``PYTHONPATH``) in the same loop, for before/after figures.
 Discovery is timed separately: loading a ``discover: {root: ...}`` configuration over the
 same folder.
@@ -176,7 +177,8 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, rss_file: Path)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
     own = json.loads(rss_file.read_text())["self_maxrss_kb"] if rss_file.exists() else 0
-    return {"wall": wall, "tree_maxrss_mb": usage.ru_maxrss / 1024, "self_maxrss_mb": own / 1024}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "tree_maxrss_mb": usage.ru_maxrss / 1024, "self_maxrss_mb": own / 1024}
 
 
 def tree_env(tree: Path | None, rss_file: Path) -> dict[str, str]:
@@ -246,22 +248,25 @@ def main() -> None:
             for (label, j), runs in results.items():
                 wall = statistics.median(r["wall"] for r in runs)
                 row = {"tree": label, "repos": size, "jobs": j, "wall": wall,
+                       "cpu": statistics.median(r["cpu"] for r in runs),
                        "per_target_ms": wall / size * 1000,
                        "self_rss_mb": max(r["self_maxrss_mb"] for r in runs),
                        "tree_rss_mb": max(r["tree_maxrss_mb"] for r in runs)}
                 rows.append(row)
-                print(f"  {label:10} --jobs {j}: median {wall:7.2f}s  {row['per_target_ms']:6.1f} ms/target  "
+                print(f"  {label:10} --jobs {j}: median {wall:7.2f}s (CPU {row['cpu']:7.2f}s)  "
+                      f"{row['per_target_ms']:6.1f} ms/target  "
                       f"peak RSS {row['self_rss_mb']:6.1f} MB (auditor), {row['tree_rss_mb']:6.1f} MB "
                       f"(largest in tree)  [{', '.join(f'{w:.2f}' for w in (r['wall'] for r in runs))}]")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\nsummary (medians of", args.runs, "runs)")
-    print(f"{'tree':10} {'repos':>6} {'jobs':>4} {'wall s':>8} {'ms/target':>9} {'RSS MB':>7} {'x jobs 1':>8}")
+    print(f"{'tree':10} {'repos':>6} {'jobs':>4} {'wall s':>8} {'CPU s':>8} {'ms/target':>9} "
+          f"{'RSS MB':>7} {'x jobs 1':>8}")
     for row in rows:
         one = next((r for r in rows if r["tree"] == row["tree"] and r["repos"] == row["repos"]
                     and r["jobs"] == 1), None)
         speedup = one["wall"] / row["wall"] if one else float("nan")
-        print(f"{row['tree']:10} {row['repos']:6} {row['jobs']:4} {row['wall']:8.2f} "
+        print(f"{row['tree']:10} {row['repos']:6} {row['jobs']:4} {row['wall']:8.2f} {row['cpu']:8.2f} "
               f"{row['per_target_ms']:9.1f} {row['self_rss_mb']:7.1f} {speedup:8.2f}")
     big = [r for r in rows if r["repos"] == 1000 and r["tree"] == "this tree"]
     if big:
