@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import types
@@ -355,13 +356,15 @@ def load(path: str | Path) -> AuditConfig:
                               f"duplicate target name {target.name!r}")
         seen.add(target.name)
         targets.append(target)
+    unseen = False
     if generated:
         from auditor import discovery  # imported only by configurations that discover
 
         targets = discovery.expand(targets, generated, base, file, lines)
+        unseen = any(isinstance(t.settings, discovery.Undiscovered) for t in targets)
     if not targets:
         raise ConfigError(f"{_where(file, lines, ('targets',))}: targets: the list is empty")
-    _check_waivers(model.waivers, targets, file, lines)
+    _check_waivers(model.waivers, targets, file, lines, unseen)
     return AuditConfig(targets=targets, policy=Policy(tuple(model.policy.allowed_regions)),
                        settings=_settings(model, base, file, lines), waivers=list(model.waivers),
                        source=file)
@@ -429,10 +432,12 @@ def _framework_setting(name: str, base: Path, file: str, lines: dict[tuple, int]
 
 
 def _check_waivers(waivers: list[WaiverModel], targets: list[Target], file: str,
-                   lines: dict[tuple, int]) -> None:
+                   lines: dict[tuple, int], unseen: bool = False) -> None:
     """A waiver names a catalogued capability and a scope that exists in this audit
     (``org``, ``team:<name>`` or ``target:<name>``): a misspelt one would otherwise be listed
-    as if it were waiving something."""
+    as if it were waiving something. ``unseen``: a discovery could not see everything, so a
+    team or target it would have found is only warned about, not an error that stops the
+    audit the failed discovery was meant to leave running."""
     capabilities = catalog.capabilities()
     teams = {t.team for t in targets if t.team}
     names = {t.name for t in targets}
@@ -446,6 +451,11 @@ def _check_waivers(waivers: list[WaiverModel], targets: list[Target], file: str,
         if not _SCOPE.match(w.scope):
             fail("scope", f"{w.scope!r} is not a scope (org, team:<name> or target:<name>)")
         kind, _, name = w.scope.partition(":")
+        if unseen and (kind, name) not in {("team", t) for t in teams} | {("target", n) for n in names}:
+            logging.getLogger("mlops_auditor.config").warning(
+                "%s: waivers.%d.scope: %s not found, perhaps among what discovery could not see",
+                _where(file, lines, ("waivers", i, "scope")), i, w.scope)
+            continue
         if kind == "team" and name not in teams:
             fail("scope", f"no target has labels.team {name!r}" + _suggest(name, teams))
         if kind == "target" and name not in names:

@@ -446,3 +446,19 @@ def test_a_repository_target_answers_link_look_ups_for_its_own_repository_only(o
         answered[t.settings.repositories[0]] = [
             k for ev in OciProbe().resolve_links(t, ctx, keys) for k in ev.attributes["link_keys"]]
     assert answered == {"ml/churn": [keys[0]], "ml/fraud": [keys[1]]}
+
+
+def test_a_waiver_for_what_a_failed_discovery_would_have_found_does_not_stop_the_run(
+        srv: Path, tmp_path: Path, caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("mlops_auditor"), "propagate", True)
+    waivers = ("waivers:\n  - {capability: feature_store, scope: 'target:ml-churn', reason: r}\n"
+               "  - {capability: feature_store, scope: 'team:ml', reason: r}\n")
+    body = ("targets:\n  - {{name: solo, kind: git, path: {srv}/ml/churn}}\n  - kind: git\n"
+            "    discover: {{root: {root}, labels_from: {{team: '^(?P<team>[^/]+)/'}}}}\n")
+    cfg = load(write(tmp_path, body.format(srv=srv, root="/nonexistent/git") + waivers))
+    assert [w.scope for w in cfg.waivers] == ["target:ml-churn", "team:ml"]
+    assert "waivers.0.scope: target:ml-churn not found" in caplog.text
+    # with nothing unseen, a waiver naming nothing is still a mistake that stops the run
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="waivers.0.scope: no target named 'ml-churn'"):
+        load(write(tmp_path, body.format(srv=srv, root=tmp_path / "empty") + waivers))
