@@ -181,22 +181,21 @@ class _View:
     for project capabilities and what counts for platform capabilities."""
 
     def __init__(self, reach: Reach, by_target: dict[str, list[Fact]], ev_by_id: dict[str, Fact],
-                 link_facts: list[tuple[Fact, str, str]], owner_of: dict[str, str],
+                 link_facts: _LinkIndex, owner_of: dict[str, str],
                  unobserved: dict[str, list[Unobserved]], kind_of: dict[str, str],
                  observes: dict[str, tuple[str, ...]]):
         own_ids = {i for t in reach.own for f in by_target.get(t, ()) for i in f.ids}
         project_facts = [f for t in sorted(reach.own) for f in by_target.get(t, ())]
         project_facts += [ev_by_id[i] for i in sorted(reach.attributed) if i in ev_by_id]
         near = own_ids | set(reach.attributed)
-        project_facts += [f for f, a, b in link_facts if a in near or b in near]
+        project_facts += link_facts.touching_ids(near)
         # The platform a project stands on: the sources serving its team and the organisation,
         # and any source that links show running or holding its work (a cluster running its
         # image): their platform properties (audit logging, access control) are its own.
         contributing = {owner_of[i] for i in reach.attributed if i in owner_of}
         platform = (set(reach.platform) | contributing) - set(reach.own)
         platform_facts = [f for t in sorted(platform) for f in by_target.get(t, ())]
-        platform_facts += [f for f, a, b in link_facts
-                           if owner_of.get(a) in platform or owner_of.get(b) in platform]
+        platform_facts += link_facts.touching_targets(platform)
         self.project = _Index(project_facts)
         self.platform = _Index(project_facts + platform_facts)
         self.kinds = sorted({kind_of[t] for t in reach.targets | contributing if t in kind_of})
@@ -237,10 +236,31 @@ def _facts(evidence: Sequence[Evidence], links: Sequence[Link]):
         by_target[ev.target].append(fact)
         ev_by_id[ev.id] = fact
         owner_of[ev.id] = ev.target
-    link_facts = [(Fact(link.signal, int(link.strength), {"key": link.key},
-                        (link.source.id, link.target.id)), link.source.id, link.target.id)
-                  for link in links]
-    return by_target, ev_by_id, owner_of, link_facts
+    return by_target, ev_by_id, owner_of, _LinkIndex(links)
+
+
+class _LinkIndex:
+    """Resolved links as facts, indexed by the evidence ids and the targets at their ends, so
+    each subject finds its links without scanning every link (cost grows with the links a
+    subject touches, not with projects × links)."""
+
+    def __init__(self, links: Sequence[Link]):
+        self.facts = [Fact(link.signal, int(link.strength), {"key": link.key},
+                           (link.source.id, link.target.id)) for link in links]
+        self.by_id: dict[str, list[int]] = defaultdict(list)
+        self.by_target: dict[str, list[int]] = defaultdict(list)
+        for k, link in enumerate(links):
+            for ev in (link.source, link.target):
+                self.by_id[ev.id].append(k)
+                self.by_target[ev.target].append(k)
+
+    def touching_ids(self, ids: Iterable[str]) -> list[Fact]:
+        found = {k for i in ids for k in self.by_id.get(i, ())}
+        return [self.facts[k] for k in sorted(found)]
+
+    def touching_targets(self, targets: Iterable[str]) -> list[Fact]:
+        found = {k for t in targets for k in self.by_target.get(t, ())}
+        return [self.facts[k] for k in sorted(found)]
 
 
 def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
