@@ -347,10 +347,7 @@ def describe_sources(capabilities: dict[str, Capability], assessed: Assessed,
     """What each platform source provides (capabilities its own evidence meets or partly
     meets), which scope it serves, and which projects links attribute its evidence to.
     Sources are not subjects: they get no placement of their own."""
-    by_target: dict[str, list[Fact]] = defaultdict(list)
-    for ev in evidence:
-        by_target[ev.target].append(Fact(ev.signal, int(ev.strength), dict(ev.attributes), (ev.id,)))
-    owner = {ev.id: ev.target for ev in evidence}
+    by_target, _, owner, _ = _facts(evidence, ())
     linked: dict[str, set[str]] = defaultdict(set)
     for project, reach in assessed.subjects.projects.items():
         for i in reach.attributed:

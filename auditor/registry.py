@@ -21,7 +21,6 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -166,27 +165,6 @@ def probe_for(kind: str) -> Any:
     """An instance of the probe for this target kind, or None."""
     item = probes().get(kind)
     return item.obj() if item is not None and item.obj is not None else None
-
-
-def _selected(kinds: Iterable[str] | None) -> dict[str, Loaded]:
-    every = probes()
-    if kinds is None:
-        return every
-    return {k: every[k] for k in sorted(set(kinds)) if k in every}
-
-
-def project_kinds(kinds: Iterable[str] | None = None) -> set[str]:
-    """Target kinds whose targets are ML projects with a placement of their own (``git``).
-    ``kinds``: only these are looked at (the kinds of an audit's targets), so the probes of
-    other kinds are not imported."""
-    return {kind for kind, item in _selected(kinds).items()
-            if item.obj is not None and getattr(item.obj, "project", False)}
-
-
-def observes(kinds: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
-    """Target kind → capability ids a plugin probe declares it can show the absence of."""
-    return {kind: tuple(item.obj.observes) for kind, item in _selected(kinds).items()
-            if item.obj is not None and getattr(item.obj, "observes", ())}
 
 
 def reports() -> dict[str, Loaded]:
