@@ -119,6 +119,9 @@ def attribute(projects: set[str], evidence: Sequence[Evidence],
     same origin in its target along: the experiment whose runs cite the commit is the
     project's experiment."""
     owner = {ev.id: ev.target for ev in evidence if ev.target in projects}
+    owned: dict[str, list[str]] = defaultdict(list)
+    for i, t in owner.items():
+        owned[t].append(i)
     same_origin: dict[tuple[str, str], list[str]] = defaultdict(list)
     origin_of: dict[str, tuple[str, str]] = {}
     for ev in evidence:
@@ -136,7 +139,7 @@ def attribute(projects: set[str], evidence: Sequence[Evidence],
     out: dict[str, set[str]] = {}
     for project in sorted(projects):
         seen: set[str] = set()
-        frontier = [i for i, t in owner.items() if t == project]
+        frontier = list(owned.get(project, ()))
         while frontier:
             nxt = []
             for i in frontier:

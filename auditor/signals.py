@@ -6,8 +6,9 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def matches(pattern: str, signal: str) -> bool:
+    """Cached: the engine asks the same (pattern, signal) pairs for every subject."""
     return signal == pattern or fnmatchcase(signal, pattern)
 
 
