@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from auditor.engine import assess_capabilities, describe_sources
 from auditor.evidence import Evidence, Holdings, KeyIndex, Unobserved
 from auditor.placement import place
 from auditor.probe import Policy, Probe, ProbeContext, Target
-from auditor.runner import Outcome, Task, default_jobs, run_probes
+from auditor.runner import Outcome, default_jobs, run_probes
 
 SCHEMA_VERSION = "2.0"
 
@@ -103,6 +104,7 @@ class CollectStats:
     evidence: int = 0
     unobserved: int = 0
     failed: list[str] = field(default_factory=list)
+    executor: str = "threads"
 
 
 def _pairs(targets: Sequence[Target]) -> tuple[list[tuple[Target, Probe]], list[Unobserved]]:
@@ -116,11 +118,8 @@ def _pairs(targets: Sequence[Target]) -> tuple[list[tuple[Target, Probe]], list[
     return pairs, missing
 
 
-def _resolve_work(keys: list[str]) -> Callable[[Probe, Target, ProbeContext], Any]:
-    def work(probe: Probe, target: Target, ctx: ProbeContext):
-        return probe.resolve_links(target, ctx, keys)
-
-    return work
+def _resolve(keys: list[str], probe: Probe, target: Target, ctx: ProbeContext):
+    return probe.resolve_links(target, ctx, keys)
 
 
 def _overrides_resolve(probe: Probe) -> bool:
@@ -141,9 +140,10 @@ def collect(
     targets: Sequence[Target] | None = None,
     cache_dir: Path | None = None,
     jobs: int | None = None,
-    on_done: Callable[[Task], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
     now: datetime | None = None,
     holdings: bool = False,
+    executor: str | None = None,
 ) -> CollectStats:
     """Run every probe over ``targets`` (default: the configuration's), handing each target's
     facts to ``sink`` as soon as its probe finishes, then the second pass: probes that can
@@ -151,10 +151,13 @@ def collect(
 
     Nothing but the referenced keys and counts is kept here, so memory does not grow with
     the fleet when the sink writes to disk. ``holdings`` makes probes also record what their
-    targets hold, so ``assess`` can resolve references made in other shards."""
+    targets hold, so ``assess`` can resolve references made in other shards. ``executor``:
+    where probes run (default: the configuration's, else ``auto``; see
+    :mod:`auditor.executors`)."""
     now = now or datetime.now(UTC)
     cache_dir = Path(cache_dir or config.settings.cache_dir or default_cache_dir())
     jobs = jobs or config.settings.jobs or default_jobs()
+    executor = executor or config.settings.executor
     chosen = list(config.targets if targets is None else targets)
     index = {t.name: i for i, t in enumerate(config.targets)}
     stats = CollectStats(targets=len(chosen))
@@ -176,9 +179,9 @@ def collect(
         sink.add(TargetFacts(out.target, index[out.target.name], ProbeInfo.of(out.probe),
                              out.evidence, out.unobserved, [out.timing], out.holdings))
 
-    run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
+    stats.executor = run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
                default_timeout=config.settings.timeout, on_done=on_done, now=now,
-               holdings=holdings, on_outcome=first)
+               holdings=holdings, on_outcome=first, executor=executor).executor
 
     # Second pass: ask probes that can whether they hold what others refer to (commits ...).
     # A target that failed or timed out is not opened again (a hung host would cost twice).
@@ -190,8 +193,8 @@ def collect(
             sink.extend(out.target.name, out.evidence, out.unobserved)
 
         run_probes(resolvers, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
-                   default_timeout=config.settings.timeout, work=_resolve_work(sorted(keys)),
-                   now=now, on_outcome=second)
+                   default_timeout=config.settings.timeout, work=partial(_resolve, sorted(keys)),
+                   now=now, on_outcome=second, executor=executor)
     stats.failed = sorted(failed)
     return stats
 
@@ -297,11 +300,12 @@ def run_audit(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     frameworks: Sequence[str] | None = None,
-    on_done: Callable[[Task], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
     today: date | None = None,
     now: datetime | None = None,
     strict: bool | None = None,
     previous: dict[str, Any] | None = None,
+    executor: str | None = None,
 ) -> dict[str, Any]:
     """Run every probe over every target and return the Assessment (a JSON-ready dict):
     :func:`collect` into memory, then :func:`assess`.
@@ -317,10 +321,12 @@ def run_audit(
     for name in fw_names:
         catalog.load_framework(name)  # an unknown framework fails before any probe runs
     sink = MemorySink()
-    collect(config, sink, cache_dir=cache_dir, jobs=jobs, on_done=on_done, now=now)
+    stats = collect(config, sink, cache_dir=cache_dir, jobs=jobs, on_done=on_done, now=now,
+                    executor=executor)
     return assess(sink.collected(), now=now, frameworks=fw_names, waivers=config.waivers,
                   strict=config.settings.strict if strict is None else strict, today=today,
-                  previous=previous, run={"config": config.source, "jobs": jobs},
+                  previous=previous,
+                  run={"config": config.source, "jobs": jobs, "executor": stats.executor},
                   started=started, t0=t0, policy=config.policy)
 
 

@@ -49,10 +49,19 @@ settings:
   framework: seven_stages     # or google_mlops_levels, microsoft_mlops_levels, or a path to your rubric
   timeout: 300                # seconds per probe and target
   # jobs: 4                   # probes run at once (default: CPUs)
+  # executor: auto            # threads, processes, or dask://scheduler:8786 (a Dask cluster)
   # history_dir: mlops-audit/history
 # waivers:
 #   - {capability: feature_store, scope: "team:retention", reason: "tabular features only", expires: 2027-06-30}
 """
+
+
+def _executor_option(command):
+    return click.option(
+        "--executor", default=None, metavar="auto|threads|processes|dask://HOST:PORT",
+        help="Where probes run: worker processes on this machine, threads, or a Dask cluster "
+             "(default: settings.executor, else auto: processes when more than one target "
+             "and job).")(command)
 
 
 def _fail(message: str) -> None:
@@ -94,8 +103,9 @@ def cli() -> None:
                    "audit exits 3. Also settings.strict in the config.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
+@_executor_option
 def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, timeout,
-          cache_dir, history, strict, quiet, verbose) -> None:
+          cache_dir, history, strict, quiet, verbose, executor) -> None:
     """Audit TARGETS (paths or clone URLs) or --config; with neither, ./audit.yaml when it
     exists, else the repository here."""
     from auditor import catalog, config, output
@@ -117,8 +127,10 @@ def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, 
     previous = output.previous_run(hdir) if history else None
     from auditor.runner import stop_on_signals
 
+    executor = _executor(executor, cfg)
     with stop_on_signals():  # SIGTERM/SIGINT: children killed, exit 128 + signal, no report
-        assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous)
+        assessment = _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous,
+                                        executor)
     _deliver(assessment, out, formats, known, hdir if history else None, console, fail_under,
              cfg.settings.strict)
 
@@ -218,19 +230,36 @@ def _progress(console, total: int, verb: str):
                         TextColumn("{task.description}"), console=console, transient=True)
     bar = progress.add_task("", total=total)
 
-    def done(task) -> None:
-        progress.update(bar, advance=1, description=f"{task.target.name} ({task.probe.kind})")
+    def done(out) -> None:
+        progress.update(bar, advance=1, description=f"{out.target.name} ({out.probe.kind})")
 
     return progress, done
 
 
-def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None):
+def _executor(name, cfg) -> str | None:
+    """The executor asked for, checked before anything runs (an unknown one exits 2)."""
+    from auditor import executors
+
+    name = name or cfg.settings.executor
+    try:
+        executors.resolve(name, 2, 2)
+    except executors.ExecutorError as exc:
+        _fail(str(exc))
+    return name
+
+
+def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None, executor=None):
     from auditor.audit import run_audit
+    from auditor.executors import ExecutorError
 
     context, done = _progress(console, len(cfg.targets), "auditing")
-    with context:
-        return run_audit(cfg, cache_dir=Path(cache_dir) if cache_dir else None, jobs=jobs,
-                         frameworks=list(frameworks) or None, previous=previous, on_done=done)
+    try:
+        with context:
+            return run_audit(cfg, cache_dir=Path(cache_dir) if cache_dir else None, jobs=jobs,
+                             frameworks=list(frameworks) or None, previous=previous,
+                             on_done=done, executor=executor)
+    except ExecutorError as exc:
+        _fail(str(exc))
 
 
 @cli.command()
@@ -248,18 +277,22 @@ def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None)
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
-def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir, quiet, verbose) -> None:
+@_executor_option
+def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir, quiet, verbose,
+            executor) -> None:
     """Collect evidence of TARGETS or --config into OUT, without judging it: one compressed
     JSON Lines file per target, written as its probe finishes, and a manifest. Score it with
     'assess' (any framework, waivers, no network), here or elsewhere."""
     from datetime import UTC, datetime
 
     from auditor import audit, shards, store
+    from auditor.executors import ExecutorError
     from auditor.logs import setup_logging
     from auditor.runner import default_jobs, stop_on_signals
 
     setup_logging(verbose)
     cfg = _config(targets, config_path, quiet, timeout)
+    executor = _executor(executor, cfg)
     try:
         shard = shards.parse(shard_spec) if shard_spec else None
     except shards.ShardError as exc:
@@ -273,9 +306,11 @@ def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir,
         context, done = _progress(console, len(chosen), "collecting")
         with stop_on_signals(), context:
             stats = audit.collect(cfg, writer, targets=chosen, jobs=jobs, now=now, on_done=done,
-                                  cache_dir=Path(cache_dir) if cache_dir else None, holdings=True)
+                                  cache_dir=Path(cache_dir) if cache_dir else None, holdings=True,
+                                  executor=executor)
+            writer.executor = stats.executor
             manifest = writer.finish()
-    except store.StoreError as exc:
+    except (store.StoreError, ExecutorError) as exc:
         from auditor import processes
 
         processes.shutdown()  # the git processes of probes still running die with the run

@@ -62,6 +62,8 @@ class PolicyModel(_Strict):
 
 class SettingsModel(_Strict):
     jobs: int | None = Field(default=None, ge=1)
+    # where probes run: auto, threads, processes or dask://HOST:PORT (see auditor.executors)
+    executor: str | None = None
     timeout: float = Field(default=300.0, gt=0)
     cache_dir: str | None = None
     framework: str = "seven_stages"

@@ -125,6 +125,12 @@ def register_secret(value: str | None) -> None:
             _extra = tuple(sorted((*_extra, value), key=len, reverse=True))
 
 
+def registered() -> tuple[str, ...]:
+    """The values :func:`register_secret` was given (a worker in another process registers
+    them too, so what it reports is masked alike)."""
+    return _extra
+
+
 def redact(text: str) -> str:
     if not text:
         return text

@@ -55,6 +55,8 @@ class RunResult:
     unobserved: list[Unobserved] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
     holdings: list[Holdings] = field(default_factory=list)
+    #: where the work ran: ``threads``, ``processes`` or a Dask address
+    executor: str = "threads"
 
 
 @dataclass
@@ -226,41 +228,55 @@ def run_probes(
     jobs: int | None = None,
     default_timeout: float = 300.0,
     work: Callable[[Probe, Target, ProbeContext], Any] = collect,
-    on_done: Callable[[Task], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
     now: datetime | None = None,
     holdings: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    executor: str | None = "threads",
 ) -> RunResult:
     """Run ``work`` for every (target, probe) pair. ``holdings`` asks probes to yield what
     their targets hold (see :class:`~auditor.probe.ProbeContext`). With ``on_outcome``, each
     task's outcome is handed over as soon as it finishes and not kept: the result then holds
-    timings only, so a fleet's evidence never sits in memory at once."""
+    timings only, so a fleet's evidence never sits in memory at once. ``executor``: where the
+    work runs (see :mod:`auditor.executors`; ``auto`` picks processes or threads)."""
+    from auditor import executors, redact
+
     now = now or datetime.now(UTC)
-    tasks = [
-        Task(target, probe, work, ProbeContext(
-            probe=probe.kind, cache_dir=cache_dir, policy=policy, now=now,
-            timeout=target.timeout or default_timeout, holdings=holdings))
-        for target, probe in pairs
-    ]
+    jobs = jobs or default_jobs()
+    runs = [executors.Job(i, target, probe, work, cache_dir, policy, now,
+                          target.timeout or default_timeout, holdings, redact.registered())
+            for i, (target, probe) in enumerate(pairs)]
+    where = executors.resolve(executor, jobs, len(runs))
     for probe in {type(p): p for _, p in pairs}.values():
-        prepare(probe)  # heavy imports, once, before any probe thread starts
+        prepare(probe)  # heavy imports, once, before any probe thread or worker starts
     outcomes: dict[int, Outcome] = {}
 
-    def done(task: Task) -> None:
+    def done(index: int, out: Outcome) -> None:
+        if index in outcomes:
+            return  # never twice, whatever an executor does
         if on_done:
-            on_done(task)
-        out = outcome(task)
+            on_done(out)
         if on_outcome is not None:
             on_outcome(out)
-            task.items = []  # handed over; an abandoned task appends nothing more (task.done)
             out = replace(out, evidence=[], unobserved=[], holdings=[])
-        outcomes[id(task)] = out
+        outcomes[index] = out
 
     with stop_on_signals():
-        run_tasks(tasks, jobs or default_jobs(), done)
-    result = RunResult()
-    for task in tasks:  # in the order given, whatever order they finished in
-        out = outcomes[id(task)]
+        if where == "threads":
+            tasks = [Task(r.target, r.probe, work, r.context()) for r in runs]
+            index = {id(t): i for i, t in enumerate(tasks)}
+
+            def finished(task: Task) -> None:
+                out = outcome(task)
+                task.items = []  # handed over; an abandoned task appends nothing more (task.done)
+                done(index[id(task)], out)
+
+            run_tasks(tasks, jobs, finished)
+        else:
+            executors.execute(where, runs, jobs, lambda job, out: done(job.index, out))
+    result = RunResult(executor=where)
+    for i in range(len(runs)):  # in the order given, whatever order they finished in
+        out = outcomes[i]
         result.evidence += out.evidence
         result.unobserved += out.unobserved
         result.holdings += out.holdings

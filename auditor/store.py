@@ -144,6 +144,8 @@ class EvidenceWriter:
         self.waivers = _clean([dict(w) for w in waivers])
         self.settings = _clean(dict(settings))
         self.entries: dict[str, dict[str, Any]] = {}
+        #: where the probes ran (set by the collect command once it knows)
+        self.executor: str | None = None
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -221,6 +223,7 @@ class EvidenceWriter:
             "collected_at": self.collected_at, "finished_at": now_iso(), "now": _iso(self.now),
             "shard": str(self.shard) if self.shard else None,
             "config": redact(self.config_source), "jobs": self.jobs,
+            **({"executor": redact(self.executor)} if self.executor else {}),
             "fleet": {"count": len(self.fleet), "digest": _fleet_digest(self.fleet),
                       "targets": self.fleet},
             "targets": [{k: e[k] for k in ("name", "file", "sha256", "bytes", "evidence",

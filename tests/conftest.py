@@ -32,7 +32,7 @@ def test_plugin(tmp_path_factory):
 
 
 #: fixtures that start a real server process (directly or through another fixture)
-SERVER_FIXTURES = frozenset({"moto_server", "moto_auth_server", "mlflow_servers",
+SERVER_FIXTURES = frozenset({"moto_server", "moto_auth_server", "mlflow_servers", "dask_cluster",
                              "oci_registry", "prometheus_stack"})
 #: test modules that drive a browser or real servers without a fixture
 SLOW_MODULES = frozenset({"test_html.py"})

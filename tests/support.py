@@ -3,6 +3,8 @@ on sys.path, discovered through importlib.metadata like any third-party package.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import textwrap
 import time
@@ -17,6 +19,10 @@ class FakeSettings(Settings):
     facts: list[dict] = []
     sleep: float = 0.0
     fail: str | None = None
+    #: kill the process running the probe (SIGKILL, as the OOM killer does): ``always``,
+    #: ``once:<marker path>`` (only while the marker file does not exist yet), or ``stop``
+    #: (SIGSTOP: the process hangs whole, timeouts inside it never fire)
+    crash: str | None = None
 
 
 class FactsProbe(Probe):
@@ -35,12 +41,23 @@ class FactsProbe(Probe):
             yield Evidence(signal=fact["signal"], strength=Strength.parse(fact.get("strength", "configured")),
                            target=target.name, locator=fact.get("locator", f"facts://{target.name}/{fact['signal']}"),
                            attributes=fact.get("attributes", {}), excerpt=fact.get("excerpt", ""))
+        if s.crash:
+            crash(s.crash)
         deadline = time.monotonic() + s.sleep
         while time.monotonic() < deadline:
             time.sleep(0.02)
             ctx.check()
         if s.fail:
             raise RuntimeError(s.fail)
+
+
+def crash(how: str) -> None:
+    if how.startswith("once:"):
+        marker = Path(how.removeprefix("once:"))
+        if marker.exists():
+            return
+        marker.write_text(str(os.getpid()))
+    os.kill(os.getpid(), signal.SIGSTOP if how == "stop" else signal.SIGKILL)
 
 
 class HangingProbe(Probe):
