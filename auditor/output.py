@@ -55,7 +55,7 @@ def write_atomic(path: Path, text: str | bytes, durable: bool = True) -> None:
         raise
 
 
-def replace_reports(out: Path, rendered: Mapping[str, str], known: Iterable[str] = ()) -> list[Path]:
+def replace_reports(out: Path, rendered: Mapping[str, str | bytes], known: Iterable[str] = ()) -> list[Path]:
     """Write this run's reports into ``out`` and remove the report files an earlier run
     wrote there that this run does not (named in the previous manifest, or the file name of
     any installed format), so no stale report contradicts a fresh one. Only plain file names

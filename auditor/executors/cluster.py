@@ -6,9 +6,10 @@ themselves: a job carries its target's settings, credentials included, so a sche
 reached across a network should be a ``tls://`` one. Outcomes come back as tasks finish and
 are handed over and released one by one: the client never holds the fleet's evidence.
 
-A worker that dies mid-task is the scheduler's to handle: it runs the task again on another
-worker, and after ``distributed.scheduler.allowed-failures`` deaths gives up; the job is then
-recorded unobserved with that reason. Each job's result is taken once, by its own key, so a
+A worker that dies mid-task is the scheduler's to handle first: it runs the task again on
+another worker, and after ``distributed.scheduler.allowed-failures`` deaths gives up. As a
+death counts against every task the worker held, such a task then runs once more, alone; if
+its worker dies again it is recorded unobserved with that reason. Each job's result is taken once, by its own key, so a
 target is never lost and never counted twice.
 """
 
@@ -48,23 +49,40 @@ def run_cluster(executor: str, jobs: Sequence[Job], deliver: Callable[[Job, Outc
                             f"{one_line(str(exc)) or type(exc).__name__}") from None
     run = uuid.uuid4().hex[:12]
     with client, client.as_current():  # as_completed works with the current client
-        by_key: dict[str, Job] = {}
-        futures = []
-        for job in jobs:
-            future = client.submit(run_job, job, key=f"mlops-auditor-{run}-{job.index}", pure=False)
-            by_key[future.key] = job
-            futures.append(future)
-        for future in as_completed(futures):
-            job = by_key.pop(future.key, None)
-            if job is None:  # already delivered: never twice
-                continue
-            try:
-                out = future.result()
-            except KilledWorker:
-                out = failed(job, "the Dask workers running it died, each time it was tried")
-            except Exception as exc:
-                out = failed(job, f"the Dask worker could not run it: {type(exc).__name__}: "
-                                  f"{one_line(str(exc))}")
-            future.release()
-            deliver(job, out)
+        suspects = _run_all(client, as_completed, KilledWorker, run, jobs, deliver)
+        # A worker's death counts against every task it held, the innocent ones queued beside
+        # the culprit too: each suspect runs again alone, so only its own death condemns it.
+        for job in suspects:
+            _run_all(client, as_completed, KilledWorker, f"{run}-alone", [job], deliver,
+                     last_chance=True)
 
+
+def _run_all(client, as_completed, killed, run: str, jobs: Sequence[Job],
+             deliver: Callable[[Job, Outcome], None], last_chance: bool = False) -> list[Job]:
+    """Submit ``jobs``, deliver each outcome as it arrives; returns the jobs whose workers
+    kept dying (delivered as failed instead when this is their ``last_chance``)."""
+    by_key: dict[str, Job] = {}
+    futures = []
+    for job in jobs:
+        future = client.submit(run_job, job, key=f"mlops-auditor-{run}-{job.index}", pure=False)
+        by_key[future.key] = job
+        futures.append(future)
+    suspects = []
+    for future in as_completed(futures):
+        job = by_key.pop(future.key, None)
+        if job is None:  # already delivered: never twice
+            continue
+        try:
+            out = future.result()
+        except killed:
+            if not last_chance:
+                suspects.append(job)
+                future.release()
+                continue
+            out = failed(job, "the Dask workers running it died, each time it was tried")
+        except Exception as exc:
+            out = failed(job, f"the Dask worker could not run it: {type(exc).__name__}: "
+                              f"{one_line(str(exc))}")
+        future.release()
+        deliver(job, out)
+    return suspects
