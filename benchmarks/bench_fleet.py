@@ -3,15 +3,17 @@
 Targets (issue 14): 1,000 repositories in at most 10 s on 2 cores; peak RSS under 200 MB
 whatever the count.
 
-    python benchmarks/bench_fleet.py [--sizes 10,100,1000] [--jobs 1,2] [--runs 3]
-                                     [--baseline /path/to/other/tree]
+    python benchmarks/bench_fleet.py [--sizes 10,100,1000] [--variants j1,j2,j2t,dask]
+                                     [--runs 3] [--baseline /path/to/other/tree]
 
 Each repository (20-200 files) is generated with ``git fast-import``: Python modules,
 notebooks, one of several CI systems (GitHub Actions, GitLab CI, Jenkins, none), a
 Dockerfile or not, requirements, Kubernetes manifests, docs and data, in three commits;
 three in four are bare, as on a git server. The fleet is audited from an audit.yaml listing
-every repository (``mlops-auditor audit --config ... --jobs J -f json``), each run a fresh
-process; runs are interleaved (jobs 1, jobs 2, jobs 1 ...) and medians taken, so the
+every repository (``mlops-auditor audit --config ... -f json``), each run a fresh process,
+in four variants: ``--jobs 1``; ``--jobs 2`` (forked worker processes); ``--jobs 2 --executor
+threads``; and a two-worker Dask cluster on 127.0.0.1 started by the benchmark (``--executor
+dask://...``). Runs are interleaved (variant by variant, run by run) and medians taken, so the
 machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
 CPU time of the process tree (steadier than wall time on a loaded machine), peak RSS of the
 auditor process (its own high-water mark) and of the largest process in its tree (git
@@ -24,6 +26,7 @@ same folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -198,17 +201,60 @@ def discovery_seconds(root: Path, tree: Path, work: Path) -> tuple[float, int]:
     return float(out[0]), int(out[1])
 
 
+#: how each variant runs the audit: its label and the options it adds
+VARIANTS = {
+    "j1": ("--jobs 1", ["--jobs", "1"]),
+    "j2": ("--jobs 2 (processes)", ["--jobs", "2"]),
+    "j2t": ("--jobs 2 --executor threads", ["--jobs", "2", "--executor", "threads"]),
+    "dask": ("Dask, 2 local workers", None),  # the address is known once the cluster is up
+}
+
+
+@contextlib.contextmanager
+def dask_cluster(work: Path, tree: Path):
+    """A scheduler and two single-threaded workers on 127.0.0.1 (the ``dask`` command next to
+    this Python), importing the project from ``tree``; yields ``dask://127.0.0.1:PORT``."""
+    import socket
+
+    from distributed import Client
+
+    exe = Path(sys.executable).with_name("dask")
+    exe = exe if exe.exists() else Path(shutil.which("dask") or "dask")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    logs = open(work / "dask.log", "wb")  # noqa: SIM115 - closed below
+    procs = [subprocess.Popen([str(exe), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", ":0"], env=env, stdout=logs, stderr=logs)]
+    procs += [subprocess.Popen([str(exe), "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+                                "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0",
+                                "--local-directory", str(work / f"dask-{i}")],
+                               env=env, stdout=logs, stderr=logs, cwd=work) for i in range(2)]
+    try:
+        with Client(f"tcp://127.0.0.1:{port}", timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield f"dask://127.0.0.1:{port}"
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        logs.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--variants", default="j1,j2,j2t,dask",
+                        help="comma-separated: " + ", ".join(f"{k} ({v[0]})" for k, v in VARIANTS.items()))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", type=Path, action="append", default=[],
                         help="another checkout to measure in the same loop (repeatable)")
     parser.add_argument("--keep", type=Path, default=None, help="generate (or reuse) fleets here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    jobs = [int(j) for j in args.jobs.split(",")]
+    variants = [v for v in args.variants.split(",") if v]
     trees: list[tuple[str, Path]] = [("this tree", ROOT)]
     trees += [(b.resolve().name[:10], b.resolve()) for b in args.baseline]
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
@@ -216,73 +262,89 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     rows = []
     try:
-        for size in sizes:
-            root = base / f"fleet-{size}"
-            marker = root / ".generated"
-            t = time.perf_counter()
-            if not marker.exists():
-                shutil.rmtree(root, ignore_errors=True)
-                repos, files = generate_fleet(root, size)
-                marker.write_text(json.dumps({"files": files}))
-            files = json.loads(marker.read_text())["files"]
-            repos = sorted(p for p in root.glob("team-*/repo-*"))
-            config = tmp / f"fleet-{size}.yaml"
-            write_config(config, repos)
-            print(f"\n{size} repositories, {files} files ({files / size:.0f} per repository), "
-                  f"ready in {time.perf_counter() - t:.1f}s")
-            secs, found = discovery_seconds(root, ROOT, tmp)
-            print(f"  discovery of the folder: {found} targets in {secs:.3f}s "
-                  f"({secs / max(found, 1) * 1000:.2f} ms per repository)")
-            results: dict[tuple[str, int], list[dict]] = {}
-            for _ in range(args.runs):
-                for label, tree in trees:
-                    for j in jobs:
-                        rss_file = tmp / "rss.json"
-                        rss_file.unlink(missing_ok=True)
-                        out = tmp / f"out-{size}-{j}"
-                        cmd = [sys.executable, "-c", WRAPPER, "audit", "--config", str(config),
-                               "--jobs", str(j), "--no-history", "-q", "-o", str(out),
-                               "--cache-dir", str(tmp / "cache"), "-f", "json"]
-                        results.setdefault((label, j), []).append(
-                            run_measured(cmd, tree_env(tree, rss_file), tmp, rss_file))
-            for (label, j), runs in results.items():
-                wall = statistics.median(r["wall"] for r in runs)
-                row = {"tree": label, "repos": size, "jobs": j, "wall": wall,
-                       "cpu": statistics.median(r["cpu"] for r in runs),
-                       "per_target_ms": wall / size * 1000,
-                       "self_rss_mb": max(r["self_maxrss_mb"] for r in runs),
-                       "tree_rss_mb": max(r["tree_maxrss_mb"] for r in runs)}
-                rows.append(row)
-                print(f"  {label:10} --jobs {j}: median {wall:7.2f}s (CPU {row['cpu']:7.2f}s)  "
-                      f"{row['per_target_ms']:6.1f} ms/target  "
-                      f"peak RSS {row['self_rss_mb']:6.1f} MB (auditor), {row['tree_rss_mb']:6.1f} MB "
-                      f"(largest in tree)  [{', '.join(f'{w:.2f}' for w in (r['wall'] for r in runs))}]")
+        with contextlib.ExitStack() as stack:
+            address = stack.enter_context(dask_cluster(tmp, ROOT)) if "dask" in variants else ""
+            for size in sizes:
+                rows += measure_size(size, base, tmp, trees, variants, args.runs, address)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\nsummary (medians of", args.runs, "runs)")
-    print(f"{'tree':10} {'repos':>6} {'jobs':>4} {'wall s':>8} {'CPU s':>8} {'ms/target':>9} "
+    report(rows, sizes, args.runs)
+
+
+def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]],
+                 variants: list[str], runs: int, address: str) -> list[dict]:
+    root = base / f"fleet-{size}"
+    marker = root / ".generated"
+    t = time.perf_counter()
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        _, files = generate_fleet(root, size)
+        marker.write_text(json.dumps({"files": files}))
+    files = json.loads(marker.read_text())["files"]
+    repos = sorted(p for p in root.glob("team-*/repo-*"))
+    config = tmp / f"fleet-{size}.yaml"
+    write_config(config, repos)
+    print(f"\n{size} repositories, {files} files ({files / size:.0f} per repository), "
+          f"ready in {time.perf_counter() - t:.1f}s")
+    secs, found = discovery_seconds(root, ROOT, tmp)
+    print(f"  discovery of the folder: {found} targets in {secs:.3f}s "
+          f"({secs / max(found, 1) * 1000:.2f} ms per repository)")
+    results: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(runs):
+        for label, tree in trees:
+            for v in variants:
+                if v == "dask" and tree != ROOT:
+                    continue  # the cluster's workers run this tree's code
+                options = ["--executor", address] if v == "dask" else VARIANTS[v][1]
+                rss_file = tmp / "rss.json"
+                rss_file.unlink(missing_ok=True)
+                out = tmp / f"out-{size}-{v}"
+                cmd = [sys.executable, "-c", WRAPPER, "audit", "--config", str(config), *options,
+                       "--no-history", "-q", "-o", str(out), "--cache-dir", str(tmp / "cache"),
+                       "-f", "json"]
+                results.setdefault((label, v), []).append(
+                    run_measured(cmd, tree_env(tree, rss_file), tmp, rss_file))
+    rows = []
+    for (label, v), measured in results.items():
+        wall = statistics.median(r["wall"] for r in measured)
+        row = {"tree": label, "repos": size, "variant": v, "wall": wall,
+               "cpu": statistics.median(r["cpu"] for r in measured),
+               "per_target_ms": wall / size * 1000,
+               "self_rss_mb": max(r["self_maxrss_mb"] for r in measured),
+               "tree_rss_mb": max(r["tree_maxrss_mb"] for r in measured)}
+        rows.append(row)
+        print(f"  {label:10} {VARIANTS[v][0]:28}: median {wall:7.2f}s (CPU {row['cpu']:7.2f}s)  "
+              f"{row['per_target_ms']:6.1f} ms/target  peak RSS {row['self_rss_mb']:6.1f} MB "
+              f"(auditor), {row['tree_rss_mb']:6.1f} MB (largest in tree)  "
+              f"[{', '.join(f'{r:.2f}' for r in (m['wall'] for m in measured))}]")
+    return rows
+
+
+def report(rows: list[dict], sizes: list[int], runs: int) -> None:
+    print("\nsummary (medians of", runs, "runs; CPU of the Dask variant excludes its workers)")
+    print(f"{'tree':10} {'repos':>6} {'variant':28} {'wall s':>8} {'CPU s':>8} {'ms/target':>9} "
           f"{'RSS MB':>7} {'x jobs 1':>8}")
     for row in rows:
         one = next((r for r in rows if r["tree"] == row["tree"] and r["repos"] == row["repos"]
-                    and r["jobs"] == 1), None)
+                    and r["variant"] == "j1"), None)
         speedup = one["wall"] / row["wall"] if one else float("nan")
-        print(f"{row['tree']:10} {row['repos']:6} {row['jobs']:4} {row['wall']:8.2f} {row['cpu']:8.2f} "
-              f"{row['per_target_ms']:9.1f} {row['self_rss_mb']:7.1f} {speedup:8.2f}")
+        print(f"{row['tree']:10} {row['repos']:6} {VARIANTS[row['variant']][0]:28} {row['wall']:8.2f} "
+              f"{row['cpu']:8.2f} {row['per_target_ms']:9.1f} {row['self_rss_mb']:7.1f} {speedup:8.2f}")
     big = [r for r in rows if r["repos"] == 1000 and r["tree"] == "this tree"]
     if big:
         best = min(big, key=lambda r: r["wall"])
         print(f"\ntarget 1,000 repositories <= 10 s on 2 cores: "
-              f"{'met' if best['wall'] <= 10 else 'MISSED'} ({best['wall']:.1f} s, --jobs {best['jobs']})")
+              f"{'met' if best['wall'] <= 10 else 'MISSED'} ({best['wall']:.1f} s, "
+              f"{VARIANTS[best['variant']][0]})")
         worst = max(r["self_rss_mb"] for r in rows if r["tree"] == "this tree")
         print(f"target peak RSS < 200 MB: {'met' if worst < 200 else 'MISSED'} ({worst:.0f} MB)")
-    large = {(r["tree"], r["jobs"]): r for r in rows if r["repos"] == max(sizes)}
-    small = {(r["tree"], r["jobs"]): r for r in rows if r["repos"] == min(sizes)}
+    large = {(r["tree"], r["variant"]): r for r in rows if r["repos"] == max(sizes)}
+    small = {(r["tree"], r["variant"]): r for r in rows if r["repos"] == min(sizes)}
     if len(sizes) > 1:
         for key, r in large.items():
             if key in small:
                 marginal = (r["wall"] - small[key]["wall"]) / (max(sizes) - min(sizes)) * 1000
-                print(f"marginal cost per target ({key[0]}, --jobs {key[1]}): {marginal:.1f} ms")
-
+                print(f"marginal cost per target ({key[0]}, {VARIANTS[key[1]][0]}): {marginal:.1f} ms")
 
 if __name__ == "__main__":
     main()
