@@ -118,6 +118,8 @@ class _Index:
             self.by_signal[f.signal].append(f)
 
     def find(self, m: Matcher) -> list[Fact]:
+        if "*" not in m.signal:  # most matchers name one signal: a lookup, not a scan
+            return [f for f in self.by_signal.get(m.signal, ()) if _where_ok(m, f.attributes)]
         return [f for sig, fs in self.by_signal.items() if matches(m.signal, sig)
                 for f in fs if _where_ok(m, f.attributes)]
 

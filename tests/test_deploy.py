@@ -269,8 +269,9 @@ def test_the_image_installs_every_probe_with_lower_bounded_dependencies():
     assert re.search(r"pip install [^&]*\"\.\[all\]\"", runs)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    assert extras["all"] == ["mlops-auditor[mlflow,aws,kubernetes]"]
-    needed = project["dependencies"] + [d for e in ("mlflow", "aws", "kubernetes") for d in extras[e]]
+    assert extras["all"] == ["mlops-auditor[mlflow,aws,kubernetes,dask]"]  # the image is a Dask worker too
+    needed = project["dependencies"] + [d for e in ("mlflow", "aws", "kubernetes", "dask")
+                                        for d in extras[e]]
     for requirement in needed:
         assert re.search(r">=\s*\d", requirement) and "<" not in requirement and "==" not in requirement, requirement
 
