@@ -7,8 +7,11 @@ are registered there the same way a third-party plugin is (see pyproject.toml).
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +22,32 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from auditor.evidence import Evidence, Strength, Unobserved
+
+#: values of pydantic's own switch that turn every pydantic plugin off
+_PLUGINS_OFF = ("__all__", "1", "true")
+
+
+def _without_pydantic_plugins() -> None:
+    """Switch pydantic plugins off for the auditor's process, before any validator is built.
+
+    The first validator pydantic builds looks for plugins: it imports ``importlib.metadata``
+    (and the e-mail parser behind it) and reads the entry points of every installed
+    distribution, some 30 ms of every run. The auditor uses no pydantic plugin, and one would
+    be handed every value validated, audit.yaml's expanded ``${VAR}`` credentials included.
+    So ``PYDANTIC_DISABLE_PLUGINS`` (pydantic's own switch) is set unless the user set it;
+    while it switches every plugin off, pydantic's plugin loader would import
+    ``importlib.metadata`` only to find none, so it is replaced by one that finds none
+    without it (its only use, ``get_plugins``, answers ``()`` then either way)."""
+    if os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__") not in _PLUGINS_OFF:
+        return
+    name = "pydantic.plugin._loader"
+    if name not in sys.modules:
+        loader = types.ModuleType(name, "pydantic plugins: none (see auditor.probe)")
+        loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+        sys.modules[name] = loader
+
+
+_without_pydantic_plugins()
 
 #: excerpts longer than this are cut (with "…"); the same for every probe
 EXCERPT_CHARS = 200

@@ -202,3 +202,29 @@ def test_waivers_are_validated(tmp_path, waiver, message):
     path = write(tmp_path, "targets:\n  - {name: svc, kind: facts, labels: {team: t}}\n"
                            f"waivers:\n  - {waiver}\n")
     assert error_of(path).startswith(f"{path}:4: {message}")
+
+
+def _validate_in_a_new_process(env_value: str | None) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "from auditor.config import TargetBase\n"
+            "TargetBase.model_validate({'name': 'a', 'kind': 'git'})\n"
+            "print(os.environ['PYDANTIC_DISABLE_PLUGINS'], 'importlib.metadata' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = env_value
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.split()
+
+
+def test_pydantic_plugins_are_off_without_importing_importlib_metadata():
+    # the auditor uses none, and one would see every value validated (expanded credentials)
+    assert _validate_in_a_new_process(None) == ["__all__", "False"]
+
+
+def test_a_pydantic_plugin_setting_the_user_made_is_kept():
+    assert _validate_in_a_new_process("some_plugin") == ["some_plugin", "True"]
