@@ -3,11 +3,8 @@ one per capability no requested framework requires), for spreadsheets and compli
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
-
-from reports import view
 
 
 class CsvReport:
@@ -15,6 +12,12 @@ class CsvReport:
     filename = "capabilities.csv"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        # imported here, not with the module: every run loads each report class for its
+        # file name, and most write only some of them
+        import csv
+
+        from reports import view
+
         evidence = view.evidence_index(assessment)
         stage_of = view.framework_stage_of(assessment)
         order = view.framework_order(assessment)

@@ -11,15 +11,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
-from reports import view
-from reports.curve import curve_svg
-
 
 @cache
 def _template():
     import jinja2
+
+    from reports import view
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -45,6 +42,13 @@ class HtmlReport:
     filename = "report.html"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        # imported here, not with the module: every run loads each report class for its
+        # file name, and most write only some of them
+        from markupsafe import Markup
+
+        from reports import view
+        from reports.curve import curve_svg
+
         evidence = view.evidence_index(assessment)
         remotes = view.repository_remotes(assessment)
         links = {i: view.evidence_href(ev, remotes) for i, ev in evidence.items()}

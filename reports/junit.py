@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports import view
-
 
 def escape(text: str) -> str:
     """``xml.sax.saxutils.escape``, imported when a report is rendered: the module imports
@@ -33,6 +31,10 @@ class JunitReport:
     filename = "junit.xml"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        # imported here, not with the module: every run loads each report class for its
+        # file name, and most write only some of them
+        from reports import view
+
         stage_of = view.framework_stage_of(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         evidence = view.evidence_index(assessment)

@@ -6,12 +6,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reports import view
-
 
 @cache
 def _template():
     import jinja2
+
+    from reports import view
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -29,6 +29,10 @@ class MarkdownReport:
     filename = "report.md"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        # imported here, not with the module: every run loads each report class for its
+        # file name, and most write only some of them
+        from reports import view
+
         evidence = view.evidence_index(assessment)
         by_scope = view.capabilities_by_scope(assessment)
         stage_of = view.framework_stage_of(assessment)

@@ -19,8 +19,6 @@ import hashlib
 import json
 from typing import Any
 
-from reports import view
-
 #: Result level by the blocker's status: a missing capability is a warning, a partial one a
 #: note; an unknown one (it blocks only under --strict) a note too, never an accusation.
 LEVEL = {"unmet": "warning", "partial": "note", "unknown": "note"}
@@ -44,6 +42,8 @@ class _Repository:
     """What one audited repository's evidence says about where its files are."""
 
     def __init__(self, target: str, evidence: list[dict[str, Any]], remote: str | None):
+        from reports import view
+
         self.target = target
         self.paths: dict[str, dict[str, Any]] = {}   # evidence id → {"path", "line"}
         self.repo = self.sha = None
@@ -108,6 +108,10 @@ class SarifReport:
     filename = "mlops-audit.sarif"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        # imported here, not with the module: every run loads each report class for its
+        # file name, and most write only some of them
+        from reports import view
+
         titles = view.framework_titles(assessment)
         remotes = view.repository_remotes(assessment)
         evidence = view.evidence_index(assessment)
