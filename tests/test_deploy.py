@@ -289,6 +289,15 @@ def test_the_image_runs_mlops_auditor_as_a_non_root_user():
     assert {pod.security_context.run_as_user for _, pod in pod_specs()} == {uid}
 
 
+
+def test_the_image_holds_bytecode_and_the_parsed_catalog_before_it_turns_read_only():
+    final = final_stage()
+    runs = [rest for word, rest in final if word == "RUN"]
+    user = max(i for i, (word, _) in enumerate(final) if word == "USER")
+    prepared = [i for i, (word, rest) in enumerate(final) if word == "RUN"
+                and "python -m compileall" in rest and "python -m auditor.catalog" in rest]
+    assert prepared and prepared[-1] < user, runs  # written as root, before the package is read-only
+
 # -- CI ----------------------------------------------------------------------------------
 
 
