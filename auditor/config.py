@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
@@ -165,6 +164,8 @@ def _keys_at(model: Any, loc: tuple) -> list[str]:
 
 
 def _suggest(word: str, known: list[str] | set[str] | tuple[str, ...]) -> str:
+    import difflib  # only for a mistake: every run would pay for importing it
+
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
