@@ -121,31 +121,60 @@ def scan(group: str) -> list[tuple[str, str]]:
 
         return [(ep.name, ep.value) for ep in entry_points(group=group)]
     found: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    for text in _entry_point_files():
+        if group in text:
+            found += _sections(text).get(group, [])
+    return found
+
+
+#: (the state of ``sys.path`` they were read in, the entry_points.txt texts read)
+_read: tuple[tuple[tuple[str, int | None], ...], list[str]] | None = None
+
+
+def _path_state() -> tuple[tuple[str, int | None], ...]:
+    """``sys.path`` with the modification time of each folder on it: a distribution
+    installed or removed there since changes its folder's time (as Python's own path finder
+    notices new modules)."""
+    state = []
     for entry in sys.path:
         try:
-            names = os.listdir(entry or ".")
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
         except OSError:
-            continue
-        for child in names:
-            low = child.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
-                continue
-            dist = _normalise(child.rsplit(".", 1)[0].partition("-")[0])
-            if dist in seen:
-                continue
-            folder = os.path.join(entry or ".", child)
-            if not os.path.isdir(folder):
-                continue
-            seen.add(dist)
+            state.append((entry, None))
+    return tuple(state)
+
+
+def _entry_point_files() -> list[str]:
+    """The entry_points.txt of the first distribution of each name on ``sys.path``, in
+    order; read once for every group (probes, then reports) while ``sys.path`` and its
+    folders stay as they were."""
+    global _read
+    state = _path_state()
+    with _lock:
+        if _read is not None and _read[0] == state:
+            return _read[1]
+        texts: list[str] = []
+        seen: set[str] = set()
+        for entry, _ in state:
             try:
-                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as fh:
-                    text = fh.read()
+                with os.scandir(entry or ".") as listing:
+                    folders = [(child.name, child.path) for child in listing
+                               if child.name.lower().endswith((".dist-info", ".egg-info"))
+                               and child.is_dir()]
             except OSError:
                 continue
-            if group in text:
-                found += _sections(text).get(group, [])
-    return found
+            for name, path in folders:
+                dist = _normalise(name.rsplit(".", 1)[0].partition("-")[0])
+                if dist in seen:
+                    continue
+                seen.add(dist)
+                try:
+                    with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as fh:
+                        texts.append(fh.read())
+                except OSError:
+                    continue
+        _read = (state, texts)
+        return texts
 
 
 @cache
