@@ -77,15 +77,24 @@ def env_for(tree: Path | None) -> dict[str, str]:
     return env
 
 
+#: runs ``python -m auditor ARGS`` and writes the names in ``sys.modules`` at exit to FILE
+_MODULES_AT_EXIT = (
+    "import atexit, runpy, sys\n"
+    "out, sys.argv = sys.argv[1], ['auditor', *sys.argv[2:]]\n"
+    "atexit.register(lambda: open(out, 'w').write('\\n'.join(sorted(sys.modules))))\n"
+    "runpy.run_module('auditor', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def imported(cmd: list[str], env: dict[str, str], cwd: Path) -> list[str]:
-    """Top-level names of the modules ``cmd`` imports (from ``-X importtime``)."""
-    proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env, cwd=cwd,
-                          capture_output=True, text=True, check=True)
-    names = []
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            names.append(line.rsplit("|", 1)[1].strip())
-    return names
+    """Names of the modules ``cmd`` (``python -m auditor ...``) has imported when it exits:
+    ``sys.modules`` itself, so modules loaded through ``importlib.import_module`` (entry
+    points: probes, reports) count too, which ``-X importtime`` does not list."""
+    assert cmd[1:3] == ["-m", "auditor"], cmd
+    out = cwd / "modules-at-exit.txt"
+    subprocess.run([cmd[0], "-c", _MODULES_AT_EXIT, str(out), *cmd[3:]], env=env, cwd=cwd,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return out.read_text().split()
 
 
 #: the packages of a tree an installed tool would hold bytecode for
