@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-import yaml
-
-from auditor.catalog import CATALOG_DIR
+from auditor import catalog
 from auditor.engine import MET, UNKNOWN, CapabilityResult
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Policy
@@ -22,7 +20,7 @@ from auditor.signals import matches
 
 @cache
 def controls() -> dict[str, dict[str, Any]]:
-    return yaml.safe_load((CATALOG_DIR / "controls.yaml").read_text())["controls"]
+    return catalog.load_data("controls.yaml")["controls"]
 
 
 def violates(ev: Evidence, fail_when: dict[str, Any], policy: Policy) -> bool:

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
-from auditor.catalog import CATALOG_DIR
+from auditor import catalog
 
 MODEL = "model"
 OPERATIONAL = "operational"
@@ -51,7 +49,7 @@ def _words_rx(words: list[str]) -> re.Pattern[str]:
 
 @cache
 def vocabulary() -> Vocabulary:
-    data = yaml.safe_load((CATALOG_DIR / "rules.yaml").read_text())
+    data = catalog.load_data("rules.yaml")
     return Vocabulary(
         model={name: _words_rx(words) for name, words in data["model"].items()},
         operational={name: _words_rx(words) for name, words in data["operational"].items()},
