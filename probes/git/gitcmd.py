@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -48,23 +50,47 @@ class GitError(Exception):
     """A git command failed; the message is one redacted line."""
 
 
+#: ``-c key=value`` for every pinned setting, built once
+_SAFE_ARGS: tuple[str, ...] = tuple(arg for key, value in SAFE_CONFIG for arg in ("-c", f"{key}={value}"))
+
+#: set on every call, whatever the inherited environment says
+_FIXED_ENV: dict[str, str] = {
+    "GIT_TERMINAL_PROMPT": "0",
+    # empty: no askpass program at all (also overrides core.askPass), and with prompts
+    # disabled git fails with "could not read Username" instead of asking anyone
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
+    "SSH_ASKPASS_REQUIRE": "never",
+    "GCM_INTERACTIVE": "never",
+    "GIT_PAGER": "cat",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "LC_ALL": "C",
+    # ssh: never ask for a host key or password
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+}
+
+_base_lock = threading.Lock()
+_base_source: object = None
+_base_env_cache: dict[str, str] = {}
+
+
+def _base_env() -> dict[str, str]:
+    """The inherited environment without ``GIT_*``/``SSH_ASKPASS*``, plus :data:`_FIXED_ENV`.
+    Built once per process and again only when ``os.environ`` changed (a test setting HOME):
+    the check compares the interpreter's own copy of the environment, a C-level dict compare."""
+    global _base_source, _base_env_cache
+    raw = getattr(os.environ, "_data", None)  # CPython's encoded environment
+    with _base_lock:
+        if raw is None or raw != _base_source:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
+            env.update(_FIXED_ENV)
+            _base_env_cache, _base_source = env, (dict(raw) if raw is not None else None)
+        return _base_env_cache
+
+
 def _env(extra_config: Sequence[tuple[str, str]] = (), ceiling: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        # empty: no askpass program at all (also overrides core.askPass), and with prompts
-        # disabled git fails with "could not read Username" instead of asking anyone
-        GIT_ASKPASS="",
-        SSH_ASKPASS="",
-        SSH_ASKPASS_REQUIRE="never",
-        GCM_INTERACTIVE="never",
-        GIT_PAGER="cat",
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_CONFIG_NOSYSTEM="1",
-        LC_ALL="C",
-        # ssh: never ask for a host key or password
-        GIT_SSH_COMMAND="ssh -o BatchMode=yes",
-    )
+    env = dict(_base_env())
     if ceiling:
         env["GIT_CEILING_DIRECTORIES"] = ceiling
     # credentials go through the environment, never argv (visible in ps) or files on disk
@@ -87,12 +113,10 @@ class Git:
         self.dir = str(repo_dir)
         self.remaining = remaining
         self.env = _env(extra_config, ceiling)
+        self._prefix = ("git", "--no-pager", "-C", self.dir, *_SAFE_ARGS)
 
     def argv(self, *args: str) -> list[str]:
-        cmd = ["git", "--no-pager", "-C", self.dir]
-        for key, value in SAFE_CONFIG:
-            cmd += ["-c", f"{key}={value}"]
-        return cmd + list(args)
+        return [*self._prefix, *args]
 
     def timeout(self) -> float:
         left = self.remaining()
@@ -194,10 +218,30 @@ class BlobReader:
         if self.proc is not None:
             if self.proc.stdin:
                 self.proc.stdin.close()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+            _wait_exit(self.proc, 5)
             processes.release(self.proc)  # kills the group if it is still running
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream:
                     stream.close()
             self.proc = None
+
+
+def _wait_exit(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait up to ``timeout`` for ``proc`` to exit. ``Popen.wait(timeout)`` polls with sleeps
+    that double from 1 ms (a git exiting right away costs a few ms of sleeping); a pidfd
+    wakes as soon as the process is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or already reaped
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if poller.poll(timeout * 1000):
+            proc.wait()  # exited: reaps at once
+    finally:
+        os.close(fd)
