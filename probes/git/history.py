@@ -50,6 +50,8 @@ def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidenc
 
 
 def _tags(scan: Scan, now: float) -> Iterator[Evidence]:
+    if scan.repo.tags == 0:  # counted when the repository was opened: nothing to list
+        return
     out = scan.repo.git.text("for-each-ref", "--sort=-creatordate",
                              "--format=%(refname:short)%1f%(creatordate:unix)", "refs/tags")
     tags = []
@@ -78,10 +80,12 @@ def _remote(scan: Scan) -> str | None:
     else the ``origin`` remote of a local repository (credentials removed)."""
     if not scan.repo.display.startswith("file:"):
         return scan.repo.display
-    try:
-        url = scan.repo.git.text("config", "--get", "remote.origin.url", check=False).strip()
-    except GitError:
-        return None
+    url = scan.repo.origin  # read when the repository was opened
+    if url is None:
+        try:
+            url = scan.repo.git.text("config", "--get", "remote.origin.url", check=False).strip()
+        except GitError:
+            return None
     return split_credentials(url)[1] if url else None
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from auditor import processes
@@ -32,6 +34,10 @@ class Repo:
     display: str  # URL shown in locators, credentials removed
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    #: tags the repository has (from the rev-parse that opened it); None: not counted
+    tags: int | None = None
+    #: ``remote.origin.url`` as configured (read when a local repository is opened); None: not read
+    origin: str | None = None
 
     def locator(self, path: str = "", line: int | None = None) -> str:
         where = f"#{quote(path, safe='/._-~+@')}" if path else ""
@@ -76,26 +82,76 @@ def _open_path(settings: GitSettings, ctx: ProbeContext) -> Repo:
     path = path.resolve()
     # never discover a repository above the given directory
     git = Git(path, ctx.remaining, ceiling=str(path.parent))
-    try:
-        git_dir = git.text("rev-parse", "--absolute-git-dir").strip()
-    except GitError:
-        raise SourceError(f"not a git repository: {path}") from None
-    bare = git.text("rev-parse", "--is-bare-repository").strip() == "true"
-    if not bare:
+    # one rev-parse answers what four used to: the git dir, bare or not, the top of the work
+    # tree, the commit at the ref (and how many tags there are)
+    facts = _rev_parse(git, settings.ref, "--absolute-git-dir", "--is-bare-repository",
+                       "--is-inside-work-tree", "--show-prefix")
+    if facts is None:  # no repository, or an answer this parser does not expect: one at a time
+        try:
+            git_dir = git.text("rev-parse", "--absolute-git-dir").strip()
+        except GitError:
+            raise SourceError(f"not a git repository: {path}") from None
+        bare = git.text("rev-parse", "--is-bare-repository").strip() == "true"
+        at_top, head, tags = False, None, None
+    else:
+        answers, head, tags = facts
+        git_dir, bare = answers[0], answers[1] == "true"
+        at_top = answers[2] == "true" and answers[3] == ""
+    if not bare and not at_top:
+        # not at the top of a work tree (or none at all): git says where the top is, or fails
         top = git.text("rev-parse", "--show-toplevel").strip()
         if Path(top).resolve() != path:
             raise SourceError(f"not the top of a git repository: {path}")
-    partial = _is_partial(git)
-    head = _resolve(git, settings.ref)
+    config = _origin_config(git)
+    partial = bool(config.get("remote.origin.promisor", "").strip())
+    if head is None:
+        head = _resolve(git, settings.ref)
     display = Path(git_dir).as_uri() if bare else path.as_uri()
-    return Repo(git=git, head=head, ref=settings.ref, display=display, partial=partial)
+    return Repo(git=git, head=head, ref=settings.ref, display=display, partial=partial, tags=tags,
+                origin=config.get("remote.origin.url", "").strip())
 
 
-def _is_partial(git: Git) -> bool:
+def _rev_parse(git: Git, ref: str, *asks: str) -> tuple[list[str], str | None, int] | None:
+    """One ``git rev-parse --tags <asks> --verify REF^{commit}``: the answers to ``asks`` (one
+    line each; each must print one), the commit (None when the ref does not resolve) and the
+    number of tags. None when git found no repository or the output is not as expected.
+
+    ``--tags`` prints an object name per tag before anything else; ``--is-bare-repository``
+    ends that list (``true``/``false`` is never an object name)."""
     try:
-        return bool(git.text("config", "--get", "remote.origin.promisor", check=False).strip())
+        out = git.run("rev-parse", "--tags", *asks, "--is-bare-repository", "--verify", "--quiet",
+                      "--end-of-options", f"{ref}^{{commit}}", check=False)
     except GitError:
-        return False
+        return None
+    lines = out.decode("utf-8", "surrogateescape").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    tags = 0
+    while tags < len(lines) and _OID.fullmatch(lines[tags]):
+        tags += 1
+    end = tags + len(asks)
+    if len(lines) not in (end + 1, end + 2) or lines[end] not in ("true", "false"):
+        return None
+    head = lines[end + 1] if len(lines) == end + 2 else None
+    return lines[tags:end], (head if head and len(head) == 40 else None), tags
+
+
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _origin_config(git: Git) -> dict[str, str]:
+    """``remote.origin.promisor`` and ``remote.origin.url`` (the last value of each, as
+    ``git config --get`` gives it) with one ``git config``."""
+    try:
+        out = git.run("config", "-z", "--get-regexp", r"^remote\.origin\.(promisor|url)$", check=False)
+    except GitError:
+        return {}
+    found: dict[str, str] = {}
+    for item in out.decode("utf-8", "replace").split("\0"):
+        key, _, value = item.partition("\n")
+        if key:
+            found[key] = value
+    return found
 
 
 def _resolve(git: Git, ref: str) -> str:
@@ -103,6 +159,21 @@ def _resolve(git: Git, ref: str) -> str:
                   check=False).decode().strip()
     if len(out) == 40:
         return out
+    _unresolved(git, ref)
+
+
+def _resolve_counting_tags(git: Git, ref: str) -> tuple[str, int | None]:
+    """The commit at ``ref`` and the number of tags, with one rev-parse."""
+    facts = _rev_parse(git, ref)
+    if facts is None:
+        return _resolve(git, ref), None
+    _, head, tags = facts
+    if head is None:
+        _unresolved(git, ref)
+    return head, tags
+
+
+def _unresolved(git: Git, ref: str) -> NoReturn:
     has_any = git.run("rev-list", "-n", "1", "--all", check=False).strip()
     if not has_any:
         raise EmptyRepository("empty repository: no commits yet")
@@ -122,8 +193,9 @@ def _open_url(settings: GitSettings, ctx: ProbeContext, fetch: bool = True) -> R
     if (dest / "HEAD").exists():
         git = Git(dest, ctx.remaining, extra, ceiling=str(root))
         if not fetch:
-            head = _resolve(git, settings.ref)
-            return Repo(git=git, head=head, ref=settings.ref, display=redact(display), partial=True)
+            head, tags = _resolve_counting_tags(git, settings.ref)
+            return Repo(git=git, head=head, ref=settings.ref, display=redact(display), partial=True,
+                        tags=tags)
         try:
             git.run("fetch", "--quiet", "--prune", "--tags", "--no-recurse-submodules", "origin")
         except GitError as exc:
@@ -145,6 +217,6 @@ def _open_url(settings: GitSettings, ctx: ProbeContext, fetch: bool = True) -> R
             with contextlib.suppress(OSError):
                 os.replace(tmp, dest)
         git = Git(dest, ctx.remaining, extra, ceiling=str(root))
-    head = _resolve(git, settings.ref)
+    head, tags = _resolve_counting_tags(git, settings.ref)
     return Repo(git=git, head=head, ref=settings.ref, display=redact(display), partial=True,
-                notes=notes)
+                notes=notes, tags=tags)
