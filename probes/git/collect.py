@@ -9,8 +9,11 @@ here, in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
@@ -59,10 +62,10 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
     # The git greps only need the commit: in a full repository they start now and run while
     # the tree is listed and the small files are read. (In a partial clone they wait for the
     # blob prefetch, or git would fetch every blob it searches one by one.)
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-grep")
-    greps: dict[str, Future] = {}
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="git-grep")
+    grep: Future[Greps] | None = None
     if not repo.partial:
-        greps = _start_greps(pool, repo, repo.git, settings.subdir, shared)
+        grep = _start_grep(pool, repo, repo.git, settings.subdir, shared)
     try:
         tree = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
     except GitError as exc:
@@ -84,18 +87,19 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
         scan = Scan(target=target, ctx=ctx, repo=repo, tree=tree, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
                     max_commits=settings.max_commits, wanted=wanted, plan=plan)
-        if not greps:
-            greps = _start_greps(pool, repo, grep_git, settings.subdir, shared,
-                                 exclude=tree.missing if repo.partial else ())
+        if grep is None:
+            grep = _start_grep(pool, repo, grep_git, settings.subdir, shared,
+                               exclude=tree.missing if repo.partial else ())
         pool.shutdown(wait=False)
-        scan.facts["code_grep"] = greps["code"].result
+        done = grep
+        scan.facts["code_grep"] = lambda: done.result().code
         yield from _links_and_modules(scan)
         shared_grep_done = False
         for detector in plan:
             if detector.files.grep and not detector.own_grep and not shared_grep_done:
                 shared_grep_done = True
                 try:
-                    scan.grep_lines = _grep_lines(scan, greps["config"].result())
+                    scan.grep_lines = _grep_lines(scan, grep.result().config)
                 except GitError as exc:
                     yield ctx.unobserved(target, what="configuration files",
                                          reason=f"git grep failed: {exc}",
@@ -142,26 +146,66 @@ def _allowed(ev: Evidence) -> bool:
     return role is None or may_establish(role, ev.signal)
 
 
-def _start_greps(pool: ThreadPoolExecutor, repo: Repo, git: Git, subdir: str | None,
-                 shared: Files, exclude: Sequence[str] = ()) -> dict[str, Future]:
+@dataclass(frozen=True, slots=True)
+class Greps:
+    """What the one ``git grep`` found, in the form each reader takes: ``code`` as ``-l``
+    prints it (the files importing a known tool), ``config`` as ``-n`` prints it (the lines
+    of the detectors' declared content patterns)."""
+
+    code: bytes
+    config: bytes
+
+
+def _start_grep(pool: ThreadPoolExecutor, repo: Repo, git: Git, subdir: str | None,
+                shared: Files, exclude: Sequence[str] = ()) -> Future[Greps]:
     view = repo if git is repo.git else Repo(git=git, head=repo.head, ref=repo.ref,
                                               display=repo.display, partial=repo.partial)
-    exclude = list(exclude)[:MAX_EXCLUDED]
-    return {"code": pool.submit(code.run_grep, view, subdir, exclude),
-            "config": pool.submit(_config_grep, view, subdir, shared, exclude)}
+    return pool.submit(_grep, view, subdir, shared, list(exclude)[:MAX_EXCLUDED])
 
 
-def _config_grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] = ()) -> bytes:
-    """One ``git grep -n`` for every detector's declared content patterns (manifests, rule
-    files, CloudFormation, content-recognised CI, CDK apps); each detector then keeps the lines
-    that match its own patterns."""
-    if not shared.grep:
-        return b""
-    args = ["grep", "-n", "-I", "-E", "--null", "--full-name", "--no-color"]
-    for p in shared.grep:
+#: one record of ``git grep -n --null``: path, line number, text (a path holds no NUL, a
+#: line no newline)
+_RECORD = re.compile(rb"([^\0]*)\0(\d+)\0([^\n]*)\n")
+
+
+def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] = ()) -> Greps:
+    """One ``git grep -n`` over the tree for both searches: imports of known tools in Python
+    code and notebooks (:func:`code.import_pattern`), and every detector's declared content
+    patterns in its files (manifests, rule files, CloudFormation, content-recognised CI, CDK
+    apps; each detector then keeps the lines that match its own patterns). Each file is given
+    to the search whose globs it matches; a code file counts when one of its lines matches the
+    import pattern (checked again here: a config pattern may match a line of code)."""
+    code_specs = pathspec(subdir, *code.CODE_GLOBS)[1:]
+    config_specs = pathspec(subdir, *shared.grep_globs)[1:] if shared.grep else []
+    patterns = [code.import_pattern(), *(shared.grep if shared.grep else ())]
+    args = ["-n", "-I", "--null", "--full-name", "--no-color"]
+    for p in patterns:
         args += ["-e", p]
-    return repo.git.run(*args, repo.head, *pathspec(subdir, *shared.grep_globs, exclude=exclude),
-                        ok_codes=(0, 1))
+    tail = [repo.head, *pathspec(subdir, *code.CODE_GLOBS,
+                                 *(shared.grep_globs if shared.grep else ()), exclude=exclude)]
+    try:
+        out = repo.git.run("grep", *args, "-P", *tail, ok_codes=(0, 1))
+    except GitError as exc:  # git built without PCRE: the (slower) POSIX engine
+        if "perl" not in str(exc).lower() and "pcre" not in str(exc).lower():
+            raise
+        out = repo.git.run("grep", *args, "-E", *tail, ok_codes=(0, 1))
+    imports = code.import_regex()
+    prefix = len(repo.head) + 1
+    kind: dict[bytes, tuple[bool, bool]] = {}
+    code_files: dict[bytes, None] = {}
+    config: list[bytes] = []
+    for record in _RECORD.finditer(out):
+        path = record[1]
+        sides = kind.get(path)
+        if sides is None:
+            rel = path[prefix:].decode("utf-8", "surrogateescape")
+            sides = kind[path] = (any(fnmatchcase(rel, g) for g in code_specs),
+                                  any(fnmatchcase(rel, g) for g in config_specs))
+        if sides[0] and path not in code_files and imports.search(record[3]):
+            code_files[path] = None
+        if sides[1]:
+            config.append(record[0])
+    return Greps(code=b"".join(p + b"\0" for p in code_files), config=b"".join(config))
 
 
 def _grep_lines(scan: Scan, out: bytes) -> dict[str, list[tuple[int, str]]]:

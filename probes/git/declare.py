@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 @dataclass(frozen=True)
 class Files:
     """Files a detector reads, matched on the lower-case path with string operations only
-    (this runs once per file of the tree). ``grep``: ERE patterns (the subset Python's ``re``
-    shares) whose matching lines, in files matching ``grep_globs``, make a file a candidate."""
+    (this runs once per file of the tree). ``grep``: patterns whose matching lines, in files
+    matching ``grep_globs``, make a file a candidate; they are read by ``git grep -P`` (``-E``
+    when git has no PCRE) and by Python's ``re``, so only the syntax all three share."""
 
     names: frozenset[str] = frozenset()  # exact base names
     suffixes: tuple[str, ...] = ()  # path suffixes (``.tf``, ``/.dvc/config``)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from auditor.catalog import Tool, taxonomy
+from auditor.catalog import Taxonomy, Tool, taxonomy
 from auditor.evidence import Evidence, Strength
 from auditor.refs import model_key
 from probes.git.declare import Detector, Files
@@ -36,10 +36,28 @@ _EXPECT = r"\.expect_[a-z_]+\("
 def import_pattern() -> str:
     """An import of a known tool, in any form: ``import os, mlflow``, ``from x import y as z``,
     ``import google.cloud.aiplatform as aip``; ``"?`` admits notebook JSON lines."""
-    tops = sorted({imp.split(".")[0] for imp in taxonomy().by_import} | set(EXTRA_TOPS))
-    alt = "|".join(re.escape(t) for t in tops)
-    return (rf'^\s*"?\s*(from\s+({alt})\b|import\s+([\w.]+(\s+as\s+\w+)?\s*,\s*)*({alt})\b)|'
-            + _EXPECT)
+    return _import_pattern(taxonomy())[0]
+
+
+def import_regex() -> re.Pattern[bytes]:
+    """:func:`import_pattern` compiled for lines of ``git grep`` output (bytes: the ASCII
+    ``\\s``, ``\\w`` and ``\\b`` git's engines use with ``LC_ALL=C``)."""
+    return _import_pattern(taxonomy())[1]
+
+
+_import_cache: tuple[Taxonomy, str, re.Pattern[bytes]] | None = None  # built once per catalog
+
+
+def _import_pattern(tax: Taxonomy) -> tuple[str, re.Pattern[bytes]]:
+    global _import_cache
+    cached = _import_cache
+    if cached is None or cached[0] is not tax:
+        tops = sorted({imp.split(".")[0] for imp in tax.by_import} | set(EXTRA_TOPS))
+        alt = "|".join(re.escape(t) for t in tops)
+        pattern = (rf'^\s*"?\s*(from\s+({alt})\b|import\s+([\w.]+(\s+as\s+\w+)?\s*,\s*)*({alt})\b)|'
+                   + _EXPECT)
+        cached = _import_cache = (tax, pattern, re.compile(pattern.encode()))
+    return cached[1], cached[2]
 
 
 def grep_command(repo: Repo, subdir: str | None, mode: str = "-P",
