@@ -3,9 +3,11 @@
 
 Target (issue 2): the audit takes at most 3x the time of that git grep, peak memory < 300 MB.
 
-    python benchmarks/bench_git.py [--files 20000] [--runs 3]
+    python benchmarks/bench_git.py [--files 20000] [--runs 3] [--baseline /path/to/other/tree]
 
 The repository is generated with ``git fast-import`` in a temporary directory.
+``--baseline TREE`` audits the same repository with another checkout in the same loop
+(runs interleaved), for before/after figures.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -139,14 +140,17 @@ target = Target(name="big", kind="git", settings=GitSettings(path=sys.argv[1]))
 t = time.perf_counter()
 items = list(GitProbe().collect(target, ProbeContext(probe="git", cache_dir=Path(sys.argv[2]), timeout=600)))
 cold = time.perf_counter() - t  # includes the probe's lazy imports and catalog loading
+def cpu():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 Git.spawned = 0
-t = time.perf_counter()
+t, c = time.perf_counter(), cpu()
 items = list(GitProbe().collect(target, ProbeContext(probe="git", cache_dir=Path(sys.argv[2]), timeout=600)))
-wall = time.perf_counter() - t
+wall, cpu_s = time.perf_counter() - t, cpu() - c
 spawned = Git.spawned
 tracemalloc.start()  # a separate run: tracing slows Python down several times
 list(GitProbe().collect(target, ProbeContext(probe="git", cache_dir=Path(sys.argv[2]), timeout=600)))
-print(json.dumps({"wall": wall, "cold": cold, "items": len(items), "git_processes": spawned,
+print(json.dumps({"wall": wall, "cpu": cpu_s, "cold": cold, "items": len(items), "git_processes": spawned,
                   "py_peak_mb": tracemalloc.get_traced_memory()[1] / 2**20,
                   "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
@@ -154,11 +158,20 @@ print(json.dumps({"wall": wall, "cold": cold, "items": len(items), "git_processe
 """
 
 
+def audit(tree: Path, repo: Path, cache: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", AUDIT, str(repo), str(cache)],
+                          capture_output=True, text=True, cwd=tree, check=True)
+    return json.loads(proc.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout audited in the same loop")
     args = parser.parse_args()
+    trees = [("this tree", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "big"
         t = time.perf_counter()
@@ -170,26 +183,34 @@ def main() -> None:
             t = time.perf_counter()
             subprocess.run(["git", "-C", str(repo), "grep", "-c", "import", "HEAD"], capture_output=True, check=True)
             greps.append(time.perf_counter() - t)
-        audits = []
+        audits: dict[str, list[dict]] = {label: [] for label, _ in trees}
         for i in range(args.runs):
-            proc = subprocess.run([sys.executable, "-c", AUDIT, str(repo), str(Path(tmp) / f"cache{i}")],
-                                  capture_output=True, text=True, cwd=ROOT, check=True)
-            audits.append(json.loads(proc.stdout))
+            for label, tree in trees:
+                audits[label].append(audit(tree, repo, Path(tmp) / f"cache{i}"))
         grep_med = statistics.median(greps)
-        audit_med = statistics.median(a["wall"] for a in audits)
-        last = audits[-1]
         print(f"git grep -c import HEAD: median {grep_med:.3f}s over {len(greps)} runs")
-        cold_med = statistics.median(a["cold"] for a in audits)
-        print(f"git probe audit:         median {audit_med:.3f}s over {len(audits)} runs "
-              f"(in-process; first audit in a fresh process, with lazy imports: {cold_med:.3f}s)")
-        print(f"ratio audit / git grep:  {audit_med / grep_med:.2f}x  (target <= 3x)")
-        print(f"git processes per audit: {last['git_processes']} (rev-parse/config to open the repository, "
-              f"one ls-tree, one cat-file --batch, two git grep (imports; declared content patterns), log, for-each-ref)")
-        print(f"peak memory: python heap {last['py_peak_mb']:.1f} MB (tracemalloc), "
-              f"process RSS {last['self_maxrss_mb']:.1f} MB, largest git child RSS "
-              f"{last['children_maxrss_mb']:.1f} MB  (target < 300 MB)")
-        print(f"evidence/unobserved items: {last['items']}; signals: {', '.join(last['signals'])}")
-    resource.getrusage(resource.RUSAGE_SELF)
+        for label, runs in audits.items():
+            audit_med = statistics.median(a["wall"] for a in runs)
+            cold_med = statistics.median(a["cold"] for a in runs)
+            last = runs[-1]
+            print(f"\n[{label}]")
+            print(f"git probe audit:         median {audit_med:.3f}s over {len(runs)} runs "
+                  f"(in-process; first audit in a fresh process, with lazy imports: {cold_med:.3f}s)"
+                  f"  [{', '.join(f'{w:.3f}' for w in (a['wall'] for a in runs))}]")
+            print(f"ratio audit / git grep:  {audit_med / grep_med:.2f}x  (target <= 3x)")
+            print(f"CPU time (Python and its git children): median "
+                  f"{statistics.median(a['cpu'] for a in runs):.3f}s (steadier than wall time on a busy machine)")
+            print(f"git processes per audit: {last['git_processes']} (one rev-parse and one git config to "
+                  f"open the repository, ls-tree, one cat-file --batch, one git grep, log; for-each-ref "
+                  f"when there are tags)")
+            print(f"peak memory: python heap {last['py_peak_mb']:.1f} MB (tracemalloc), "
+                  f"process RSS {last['self_maxrss_mb']:.1f} MB, largest git child RSS "
+                  f"{last['children_maxrss_mb']:.1f} MB  (target < 300 MB)")
+            print(f"evidence/unobserved items: {last['items']}; signals: {', '.join(last['signals'])}")
+        if len(trees) > 1:
+            this, base = (statistics.median(a["wall"] for a in audits[label]) for label, _ in trees)
+            cpus = [statistics.median(a["cpu"] for a in audits[label]) for label, _ in trees]
+            print(f"\nthis tree / baseline: wall {this / base:.2f}x, CPU {cpus[0] / cpus[1]:.2f}x")
 
 
 if __name__ == "__main__":
