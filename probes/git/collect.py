@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
-from probes.git import detect
+from probes.git import detect, history
 from probes.git.declare import Detector, Files
 from probes.git.detect import code
 from probes.git.gitcmd import BlobReader, Git, GitError
@@ -59,10 +59,11 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
     plan = detect.detectors()
     wanted = Files.union(d.files for d in plan)
     shared = Files.union(d.files for d in plan if d.files.grep and not d.own_grep)
-    # The git greps only need the commit: in a full repository they start now and run while
-    # the tree is listed and the small files are read. (In a partial clone they wait for the
-    # blob prefetch, or git would fetch every blob it searches one by one.)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="git-grep")
+    # The git grep and the history only need the commit: they start now and run while the tree
+    # is listed and the small files are read. (In a partial clone the grep waits for the blob
+    # prefetch, or git would fetch every blob it searches one by one.)
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-read")
+    log = pool.submit(history.read_log, repo, settings.max_commits, settings.subdir)
     grep: Future[Greps] | None = None
     if not repo.partial:
         grep = _start_grep(pool, repo, repo.git, settings.subdir, shared)
@@ -87,6 +88,9 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
         scan = Scan(target=target, ctx=ctx, repo=repo, tree=tree, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
                     max_commits=settings.max_commits, wanted=wanted, plan=plan)
+        scan.facts["log"] = log.result
+        if scan.interesting:  # files will be read: cat-file starts while the history is read
+            reader.start()
         if grep is None:
             grep = _start_grep(pool, repo, grep_git, settings.subdir, shared,
                                exclude=tree.missing if repo.partial else ())

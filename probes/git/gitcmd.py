@@ -126,7 +126,7 @@ class Git:
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True,
             ok_codes: Iterable[int] = (0,)) -> bytes:
-        Git.spawned += 1
+        _counted()
         self.timeout()  # no time left: fail before starting anything
         try:
             code, out, err = processes.run(self.argv(*args), input=input, env=self.env,
@@ -147,12 +147,21 @@ class Git:
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen:
         """A long-running git (``cat-file --batch``) in its own process group; give it back
         with :func:`auditor.processes.release`."""
-        Git.spawned += 1
+        _counted()
         try:
             return processes.popen(self.argv(*args), stdin=stdin, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=self.env)
         except processes.Stopping:
             raise GitError("the audit is stopping") from None
+
+
+_spawned_lock = threading.Lock()
+
+
+def _counted() -> None:
+    """One more git process (the greps and the history start theirs from other threads)."""
+    with _spawned_lock:
+        Git.spawned += 1
 
 
 def describe_failure(command: str, stderr: bytes) -> str:
@@ -169,6 +178,10 @@ class BlobReader:
     def __init__(self, git: Git) -> None:
         self.git = git
         self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the process now (it starts on the first read otherwise)."""
+        self._start()
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:

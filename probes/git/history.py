@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from auditor.evidence import Evidence, Strength
 from probes.git.declare import Detector
 from probes.git.gitcmd import GitError
 from probes.git.scan import Scan
-from probes.git.source import split_credentials
+from probes.git.source import Repo, split_credentials
 
 WINDOW_DAYS = 90
 TAG_WINDOW_DAYS = 180
@@ -18,13 +18,22 @@ TAG_WINDOW_DAYS = 180
 MAX_IDENTITIES = 1000
 
 
-def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidence]:
-    git, head = scan.repo.git, scan.repo.head
-    args = ["log", "-n", str(max_commits), "--no-show-signature", "--format=%H%x1f%ct%x1f%ae", head]
+def read_log(repo: Repo, max_commits: int, subdir: str | None) -> str:
+    """``git log`` of the newest ``max_commits`` (only the commit is needed: the collector
+    starts it as soon as the repository is open)."""
+    args = ["log", "-n", str(max_commits), "--no-show-signature", "--format=%H%x1f%ct%x1f%ae",
+            repo.head]
     if subdir:
         args += ["--", subdir.strip("/")]
+    return repo.git.text(*args)
+
+
+def detect(scan: Scan, max_commits: int, subdir: str | None) -> Iterator[Evidence]:
+    head = scan.repo.head
+    started: Callable[[], str] | None = scan.facts.get("log")
+    out = started() if started else read_log(scan.repo, max_commits, subdir)
     rows = []
-    for line in git.text(*args).splitlines():
+    for line in out.splitlines():
         parts = line.split("\x1f")
         if len(parts) == 3 and parts[1].isdigit():
             rows.append((parts[0], int(parts[1]), parts[2].lower()))
