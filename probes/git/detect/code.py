@@ -94,6 +94,7 @@ class FileResult:
     unconfirmed: dict[str, int] = field(default_factory=dict)  # imports not yet checked for strings
     used: dict[tuple[str, str], int] = field(default_factory=dict)  # (tool, category) → line
     evidence: list[Evidence] = field(default_factory=list)
+    source: Source | None = None  # kept for confirming the imports later without reading it again
 
 
 def tool_of(path: str) -> str | None:
@@ -127,9 +128,9 @@ def _tool_imports(src: Source, modules: list[tuple[int, str]]) -> dict[str, int]
     return out
 
 
-def confirmed_imports(scan: Scan, entry: Entry, text: str) -> dict[str, int]:
+def confirmed_imports(scan: Scan, entry: Entry, text: str, src: Source | None = None) -> dict[str, int]:
     """Tools a file really imports (import statements outside strings and comments)."""
-    src = read_source(scan, entry, text)
+    src = src or read_source(scan, entry, text)
     if src is None:
         return {}
     _, modules, _ = code_ast.imported(code_ast.mask(src.text))
@@ -140,7 +141,7 @@ def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult
     """One candidate file. A file that never calls what it imports (on its raw text) stops
     early: its imports are confirmed later, and only if they would show something new."""
     res = FileResult()
-    src = read_source(scan, entry, text)
+    src = res.source = read_source(scan, entry, text)
     if src is None:
         return res
     bound, modules, error = code_ast.imported(src.text)
@@ -341,9 +342,12 @@ def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterat
     used: dict[tuple[str, str], tuple[str, int, int]] = {}
     imported_only: dict[str, tuple[str, int]] = {}
     unconfirmed: dict[str, list[str]] = {}  # tool → files whose import of it is not checked yet
+    sources: dict[str, Source] = {}
     for path, text in texts.items():
         scan.ctx.check()
         res = analyse(scan, scan.tree[path], text, gx_in_repo)
+        if res.unconfirmed and res.source is not None:
+            sources[path] = res.source
         yield from res.evidence
         for key, line in res.used.items():
             prev = used.get(key)
@@ -361,11 +365,14 @@ def detect(scan: Scan, grep_output: Callable[[], bytes] | None = None) -> Iterat
             continue
         yield scan.ev(f"tool.{category}", C, path, line, tool=name, version=_version(scan, tool),
                       source="code", files=files)
+    confirmed: dict[str, dict[str, int]] = {}  # path → its confirmed imports (checked once)
     for tool, paths in sorted(unconfirmed.items()):
         if tool in imported_only or any(t == tool for t, _ in used):
             continue
         for path in paths:  # the first file whose import is real code
-            line = confirmed_imports(scan, scan.tree[path], texts[path]).get(tool)
+            if path not in confirmed:
+                confirmed[path] = confirmed_imports(scan, scan.tree[path], texts[path], sources.get(path))
+            line = confirmed[path].get(tool)
             if line:
                 imported_only[tool] = (path, line)
                 break
