@@ -182,7 +182,9 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
     code_specs = pathspec(subdir, *code.CODE_GLOBS)[1:]
     config_specs = pathspec(subdir, *shared.grep_globs)[1:] if shared.grep else []
     patterns = [code.import_pattern(), *(shared.grep if shared.grep else ())]
-    args = ["-n", "-I", "--null", "--full-name", "--no-color"]
+    # one thread: a grep of a tree (not of the work tree) reads objects under one lock, so
+    # more threads cost CPU and gain nothing (20,000 files: 98 ms of CPU against 132 ms)
+    args = ["-n", "-I", "--null", "--full-name", "--no-color", "--threads", "1"]
     for p in patterns:
         args += ["-e", p]
     tail = [repo.head, *pathspec(subdir, *code.CODE_GLOBS,
