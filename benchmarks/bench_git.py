@@ -189,7 +189,7 @@ def main() -> None:
                 audits[label].append(audit(tree, repo, Path(tmp) / f"cache{i}"))
         grep_med = statistics.median(greps)
         print(f"git grep -c import HEAD: median {grep_med:.3f}s over {len(greps)} runs")
-        for label, runs in audits.items():
+        for (label, tree), runs in zip(trees, audits.values(), strict=True):
             audit_med = statistics.median(a["wall"] for a in runs)
             cold_med = statistics.median(a["cold"] for a in runs)
             last = runs[-1]
@@ -200,9 +200,9 @@ def main() -> None:
             print(f"ratio audit / git grep:  {audit_med / grep_med:.2f}x  (target <= 3x)")
             print(f"CPU time (Python and its git children): median "
                   f"{statistics.median(a['cpu'] for a in runs):.3f}s (steadier than wall time on a busy machine)")
-            print(f"git processes per audit: {last['git_processes']} (one rev-parse and one git config to "
-                  f"open the repository, ls-tree, one cat-file --batch, one git grep, log; for-each-ref "
-                  f"when there are tags)")
+            about = (" (one rev-parse and one git config to open the repository, ls-tree, one git grep, "
+                     "one cat-file --batch, log; for-each-ref when there are tags)") if tree == ROOT else ""
+            print(f"git processes per audit: {last['git_processes']}{about}")
             print(f"peak memory: python heap {last['py_peak_mb']:.1f} MB (tracemalloc), "
                   f"process RSS {last['self_maxrss_mb']:.1f} MB, largest git child RSS "
                   f"{last['children_maxrss_mb']:.1f} MB  (target < 300 MB)")
