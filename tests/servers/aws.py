@@ -89,11 +89,16 @@ def moto_auth_url(moto_auth_server: str, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 #: moto 5.2 authorises a few read calls under names real IAM does not use (GetBucketEncryption
 #: and GetPublicAccessBlock as s3:ListBucket, DescribeBudgets as budgets:DescribeBudgets instead
-#: of budgets:ViewBudget, DescribeAlarms as monitoring:DescribeAlarms). Tests grant these
-#: moto-only names in a second policy, so the shipped policy keeps the real IAM names.
+#: of budgets:ViewBudget, DescribeAlarms as monitoring:DescribeAlarms); from 5.2.6 it takes an
+#: S3 call's operation name as its action (s3:ListBuckets for s3:ListAllMyBuckets,
+#: s3:GetBucketEncryption for s3:GetEncryptionConfiguration, s3:GetPublicAccessBlock for
+#: s3:GetBucketPublicAccessBlock). Tests grant these moto-only names in a second policy, so the
+#: shipped policy keeps the real IAM names.
 MOTO_IAM_ALIASES = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Resource": "*",
-    "Action": ["s3:ListBucket", "budgets:DescribeBudgets", "monitoring:DescribeAlarms"]}]}
+    "Action": ["s3:ListBucket", "s3:ListBuckets", "s3:GetBucketEncryption",
+               "s3:GetPublicAccessBlock", "budgets:DescribeBudgets",
+               "monitoring:DescribeAlarms"]}]}
 #: calls moto cannot authorise at all with enforcement on (it rejects the signature of
 #: EventBridge Scheduler's GET requests even for a user allowed "*")
 MOTO_IAM_UNVERIFIABLE = {"scheduler:ListSchedules"}
