@@ -11,8 +11,8 @@ notebooks, one of several CI systems (GitHub Actions, GitLab CI, Jenkins, none),
 Dockerfile or not, requirements, Kubernetes manifests, docs and data, in three commits;
 three in four are bare, as on a git server. The fleet is audited from an audit.yaml listing
 every repository (``mlops-auditor audit --config ... -f json``), each run a fresh process,
-in four variants: ``--jobs 1``; ``--jobs 2`` (forked worker processes); ``--jobs 2 --executor
-threads``; and a two-worker Dask cluster on 127.0.0.1 started by the benchmark (``--executor
+in five variants: ``--jobs 1``; ``--jobs 2`` (forked worker processes); the default (twice
+the CPUs, processes); ``--jobs 2 --executor threads``; and a two-worker Dask cluster on 127.0.0.1 started by the benchmark (``--executor
 dask://...``). Runs are interleaved (variant by variant, run by run) and medians taken, so the
 machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
 CPU time of the process tree (steadier than wall time on a loaded machine), peak RSS of the
@@ -206,6 +206,7 @@ VARIANTS = {
     "j1": ("--jobs 1", ["--jobs", "1"]),
     "j2": ("--jobs 2 (processes)", ["--jobs", "2"]),
     "j2t": ("--jobs 2 --executor threads", ["--jobs", "2", "--executor", "threads"]),
+    "default": ("default (--jobs 2 x CPUs)", []),
     "dask": ("Dask, 2 local workers", None),  # the address is known once the cluster is up
 }
 
@@ -246,7 +247,7 @@ def dask_cluster(work: Path, tree: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--variants", default="j1,j2,j2t,dask",
+    parser.add_argument("--variants", default="j1,j2,default,j2t,dask",
                         help="comma-separated: " + ", ".join(f"{k} ({v[0]})" for k, v in VARIANTS.items()))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", type=Path, action="append", default=[],
