@@ -206,7 +206,7 @@ VARIANTS = {
     "j1": ("--jobs 1", ["--jobs", "1"]),
     "j2": ("--jobs 2 (processes)", ["--jobs", "2"]),
     "j2t": ("--jobs 2 --executor threads", ["--jobs", "2", "--executor", "threads"]),
-    "default": ("default (--jobs 2 x CPUs)", []),
+    "j4": ("--jobs 4 (processes)", ["--jobs", "4"]),
     "dask": ("Dask, 2 local workers", None),  # the address is known once the cluster is up
 }
 
