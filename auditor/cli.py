@@ -48,7 +48,7 @@ policy:
 settings:
   framework: seven_stages     # or google_mlops_levels, microsoft_mlops_levels, or a path to your rubric
   timeout: 300                # seconds per probe and target
-  # jobs: 4                   # probes run at once (default: twice the CPUs)
+  # jobs: 4                   # probes run at once (default: CPUs)
   # executor: auto            # threads, processes, or dask://scheduler:8786 (a Dask cluster)
   # history_dir: mlops-audit/history
 # waivers:
@@ -93,7 +93,7 @@ def cli() -> None:
               help="Framework id or a rubric YAML file (repeatable; default from config or seven_stages).")
 @click.option("--fail-under", type=click.IntRange(min=0), default=None,
               help="Exit 1 when the organisation is placed below this stage (first framework).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: twice the CPUs).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
 @click.option("--history/--no-history", default=True, show_default=True,
@@ -272,7 +272,7 @@ def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None,
               help="Collect only shard I of N (numbered from 1): a stable hash of each target's "
                    "name decides its shard. auto/N takes I from JOB_COMPLETION_INDEX "
                    "(a Kubernetes Indexed Job, 0-based).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: twice the CPUs).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
