@@ -1,5 +1,6 @@
-"""A Dask distributed cluster: each job is one task on the scheduler at ``dask://HOST:PORT``
-(``tcp://`` and ``tls://`` addresses are taken as they are).
+"""A Dask distributed cluster: jobs run as tasks on the scheduler at ``dask://HOST:PORT``
+(``tcp://`` and ``tls://`` addresses are taken as they are), a few jobs to a task
+(:func:`batch_size`).
 
 Workers need mlops-auditor (and any plugin probe) installed, and reach the audited systems
 themselves: a job carries its target's settings, credentials included, so a scheduler
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 #: seconds to wait for the scheduler before giving up on the run
 CONNECT_TIMEOUT = 20
+#: most jobs one task runs (see :func:`batch_size`)
+MAX_BATCH = 25
 
 
 def address_of(executor: str) -> str:
@@ -49,40 +52,59 @@ def run_cluster(executor: str, jobs: Sequence[Job], deliver: Callable[[Job, Outc
                             f"{one_line(str(exc)) or type(exc).__name__}") from None
     run = uuid.uuid4().hex[:12]
     with client, client.as_current():  # as_completed works with the current client
-        suspects = _run_all(client, as_completed, KilledWorker, run, jobs, deliver)
+        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        size = batch_size(len(jobs), threads)
+        batches = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+        suspects = _run_all(client, as_completed, KilledWorker, run, batches, deliver)
         # A worker's death counts against every task it held, the innocent ones queued beside
-        # the culprit too: each suspect runs again alone, so only its own death condemns it.
+        # the culprit too: each suspect job runs again alone, so only its own death condemns it.
         for job in suspects:
-            _run_all(client, as_completed, KilledWorker, f"{run}-alone", [job], deliver,
+            _run_all(client, as_completed, KilledWorker, f"{run}-alone", [[job]], deliver,
                      last_chance=True)
 
 
-def _run_all(client, as_completed, killed, run: str, jobs: Sequence[Job],
+def batch_size(jobs: int, threads: int) -> int:
+    """Jobs per task: about four tasks per worker thread, at most :data:`MAX_BATCH` jobs
+    each. A task costs the scheduler a round trip, which would dominate a small repository's
+    few milliseconds; a few tasks per thread still spread uneven jobs over the workers."""
+    return max(1, min(MAX_BATCH, jobs // (4 * max(threads, 1))))
+
+
+def run_batch(jobs: Sequence[Job]) -> list[Outcome]:
+    """One task: its jobs one after the other, in the worker."""
+    return [run_job(job) for job in jobs]
+
+
+def _run_all(client, as_completed, killed, run: str, batches: Sequence[Sequence[Job]],
              deliver: Callable[[Job, Outcome], None], last_chance: bool = False) -> list[Job]:
-    """Submit ``jobs``, deliver each outcome as it arrives; returns the jobs whose workers
-    kept dying (delivered as failed instead when this is their ``last_chance``)."""
-    by_key: dict[str, Job] = {}
+    """Submit one task per batch and deliver each outcome as its task finishes; returns the
+    jobs of tasks whose workers kept dying (delivered as failed instead when this is their
+    ``last_chance``)."""
+    by_key: dict[str, list[Job]] = {}
     futures = []
-    for job in jobs:
-        future = client.submit(run_job, job, key=f"mlops-auditor-{run}-{job.index}", pure=False)
-        by_key[future.key] = job
+    for batch in batches:  # a key names its jobs: Dask answers a known key from its cache
+        future = client.submit(run_batch, batch, pure=False,
+                               key=f"mlops-auditor-{run}-{batch[0].index}-{batch[-1].index}")
+        by_key[future.key] = batch
         futures.append(future)
-    suspects = []
+    suspects: list[Job] = []
     for future in as_completed(futures):
-        job = by_key.pop(future.key, None)
-        if job is None:  # already delivered: never twice
+        batch = by_key.pop(future.key, None)
+        if batch is None:  # already delivered: never twice
             continue
         try:
-            out = future.result()
+            outcomes = future.result()
         except killed:
             if not last_chance:
-                suspects.append(job)
+                suspects += batch
                 future.release()
                 continue
-            out = failed(job, "the Dask workers running it died, each time it was tried")
+            outcomes = [failed(job, "the Dask workers running it died, each time it was tried")
+                        for job in batch]
         except Exception as exc:
-            out = failed(job, f"the Dask worker could not run it: {type(exc).__name__}: "
-                              f"{one_line(str(exc))}")
+            outcomes = [failed(job, f"the Dask worker could not run it: {type(exc).__name__}: "
+                                    f"{one_line(str(exc))}") for job in batch]
         future.release()
-        deliver(job, out)
+        for job, out in zip(batch, outcomes, strict=True):
+            deliver(job, out)
     return suspects

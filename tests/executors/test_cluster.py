@@ -106,3 +106,19 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, fleet, monkey
     assert line.startswith("mlops-auditor: cannot reach the Dask scheduler at "
                            f"tcp://{address.removeprefix('dask://')}: "), line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fleet_runs_in_batches_and_a_death_in_one_blames_only_its_culprit(dask_cluster, tmp_path):
+    """40 targets on 2 single-threaded workers run 5 to a task; the task holding the target
+    that kills its worker has its other jobs run again alone, each delivered once."""
+    from auditor.executors.cluster import batch_size
+
+    assert batch_size(40, 2) == 5 and batch_size(3, 2) == 1 and batch_size(10_000, 2) == 25
+    ok = [f"ok-{i:02d}" for i in range(39)]
+    targets = [facts(name) for name in ok[:17]] + [facts("doomed", crash="always")]
+    targets += [facts(name) for name in ok[17:]]
+    a = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path / "c", now=NOW,
+                  executor=dask_cluster)
+    assert [u["target"] for u in a["unobserved"]] == ["doomed"]
+    assert sorted(e["target"] for e in a["evidence"]) == ok
+    assert sorted(t["target"] for t in a["probes"]) == sorted([*ok, "doomed"])
