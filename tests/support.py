@@ -86,3 +86,28 @@ def install_plugin(tmp: Path) -> None:
     if str(tmp) not in sys.path:
         sys.path.append(str(tmp))
     registry._load_group.cache_clear()
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker`` (children of a test's audit:
+    workers, git, git-remote-http)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (marker.encode() in (entry / "environ").read_bytes()
+                    and "State:\tZ" not in (entry / "status").read_text()):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def wait_until(condition, limit: float = 20.0) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

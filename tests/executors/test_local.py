@@ -20,6 +20,7 @@ from auditor.config import AuditConfig, build_target
 from auditor.executors import local
 from tests.repos import make_stage2_repo, make_stage6_repo
 from tests.servers._util import hanging_server
+from tests.support import marked_processes, wait_until
 from tests.test_placements import normalise
 
 pytestmark = pytest.mark.usefixtures("test_plugin")
@@ -102,27 +103,6 @@ def test_a_probe_ignoring_its_timeout_is_abandoned_inside_its_worker(tmp_path):
     assert {e["target"] for e in a["evidence"]} == {"stuck", "ok"}
 
 
-def _marked(marker: str) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if marker.encode() in Path(f"/proc/{pid}/environ").read_bytes():
-                    found.append(int(pid))
-            except OSError:
-                pass
-    return found
-
-
-def _wait_until(condition, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def test_sigterm_stops_every_worker_and_its_git(tmp_path):
     marker = f"MLA_TEST_MARKER_{os.getpid()}_workers"
     cache = tmp_path / "cache"
@@ -138,7 +118,7 @@ def test_sigterm_stops_every_worker_and_its_git(tmp_path):
             cwd=Path(__file__).parents[2])
         try:
             # the auditor, two workers, and a git clone (with its git-remote-http) in each
-            assert _wait_until(lambda: len(_marked(marker)) >= 7, 60), _marked(marker)
+            assert wait_until(lambda: len(marked_processes(marker)) >= 7, 60), marked_processes(marker)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
         finally:
@@ -146,6 +126,6 @@ def test_sigterm_stops_every_worker_and_its_git(tmp_path):
                 proc.kill()
         assert proc.returncode == 128 + signal.SIGTERM, err.decode()
         assert err.decode().splitlines() == ["mlops-auditor: stopped by SIGTERM; no report written"]
-        assert _wait_until(lambda: not _marked(marker)), _marked(marker)
+        assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
     assert not list((cache / "git").glob(".clone-*"))
     assert not (tmp_path / "out").exists()

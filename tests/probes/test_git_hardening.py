@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from probes.git import GitProbe
 from probes.git.settings import GitSettings
 from tests.servers._util import hanging_server
 from tests.servers.git_http import GitHttp
+from tests.support import marked_processes, wait_until
 
 STORED = "Stored-7c1d0e-keychain-pass"
 
@@ -73,31 +73,6 @@ def test_the_stored_login_is_never_read_and_nobody_is_asked(git_http, home, tmp_
     assert not any(authorized for _, _, authorized in git_http.requests[seen:])
 
 
-def _marked(marker: str) -> list[int]:
-    """Processes whose environment carries ``marker`` (children of this test's audits)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes():
-                status = (entry / "status").read_text()
-                if "State:\tZ" not in status:
-                    found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _wait_until(condition, limit: float = 20.0) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 @pytest.mark.usefixtures("test_plugin")
 def test_a_host_that_never_answers_costs_one_timeout_and_leaves_no_process(tmp_path, monkeypatch):
     """The clone is killed with its whole process group (``git-remote-http`` included); the
@@ -116,10 +91,10 @@ def test_a_host_that_never_answers_costs_one_timeout_and_leaves_no_process(tmp_p
              "attributes": {"links_to": ["commit:" + "ab" * 20]}}]})
         a = run_audit(AuditConfig(targets=[repo, runs]), cache_dir=tmp_path / "cache")
         assert any(u["target"] == "repo" and "timed out" in u["reason"] for u in a["unobserved"])
-        assert _wait_until(lambda: not _marked(marker)), _marked(marker)
+        assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
         assert len(accepted) == 1  # one connection: the failed target was not opened again
     # the abandoned probe's thread removes its folder once its git is gone
-    assert _wait_until(lambda: not list((tmp_path / "cache" / "git").glob(".clone-*")))
+    assert wait_until(lambda: not list((tmp_path / "cache" / "git").glob(".clone-*")))
 
 
 def test_sigterm_mid_clone_kills_git_cleans_up_and_exits_143(tmp_path):
@@ -138,8 +113,8 @@ def test_sigterm_mid_clone_kills_git_cleans_up_and_exits_143(tmp_path):
              "--config", str(config), "--out", str(out), "--cache-dir", str(cache)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[2])
         try:
-            started = _wait_until(lambda: list((cache / "git").glob(".clone-*"))
-                                  and len(_marked(marker)) >= 3)  # python, git, git-remote-http
+            started = wait_until(lambda: list((cache / "git").glob(".clone-*"))
+                                  and len(marked_processes(marker)) >= 3)  # python, git, git-remote-http
             assert started, proc.stderr.read1().decode() if proc.poll() is not None else "no clone"
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
@@ -148,6 +123,6 @@ def test_sigterm_mid_clone_kills_git_cleans_up_and_exits_143(tmp_path):
                 proc.kill()
         assert proc.returncode == 128 + signal.SIGTERM, err.decode()
         assert err.decode().count("\n") == 1 and "SIGTERM" in err.decode()
-        assert _wait_until(lambda: not _marked(marker)), _marked(marker)
+        assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
     assert not list((cache / "git").glob(".clone-*"))
     assert {p.name: p.read_bytes() for p in history.iterdir()} == before
