@@ -111,3 +111,15 @@ def wait_until(condition, limit: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def terminate(proc) -> str:
+    """SIGTERM to a running audit, as a scheduler stopping it would send; its stderr once it
+    ended (killed if it would not within 30 s)."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err.decode()

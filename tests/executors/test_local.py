@@ -20,7 +20,7 @@ from auditor.config import AuditConfig, build_target
 from auditor.executors import local
 from tests.repos import make_stage2_repo, make_stage6_repo
 from tests.servers._util import hanging_server
-from tests.support import marked_processes, wait_until
+from tests.support import marked_processes, terminate, wait_until
 from tests.test_placements import normalise
 
 pytestmark = pytest.mark.usefixtures("test_plugin")
@@ -116,16 +116,13 @@ def test_sigterm_stops_every_worker_and_its_git(tmp_path):
              "--jobs", "2", "--executor", "processes"],
             env={**os.environ, marker: "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=Path(__file__).parents[2])
-        try:
-            # the auditor, two workers, and a git clone (with its git-remote-http) in each
-            assert wait_until(lambda: len(marked_processes(marker)) >= 7, 60), marked_processes(marker)
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 128 + signal.SIGTERM, err.decode()
-        assert err.decode().splitlines() == ["mlops-auditor: stopped by SIGTERM; no report written"]
+        # the auditor, two workers, and a git clone (with its git-remote-http) in each
+        started = wait_until(lambda: len(marked_processes(marker)) >= 7, 60)
+        seen = marked_processes(marker)
+        err = terminate(proc)
+        assert started, (seen, err)
+        assert proc.returncode == 128 + signal.SIGTERM, err
+        assert err.splitlines() == ["mlops-auditor: stopped by SIGTERM; no report written"]
         assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
     assert not list((cache / "git").glob(".clone-*"))
     assert not (tmp_path / "out").exists()

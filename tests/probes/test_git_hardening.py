@@ -19,7 +19,7 @@ from probes.git import GitProbe
 from probes.git.settings import GitSettings
 from tests.servers._util import hanging_server
 from tests.servers.git_http import GitHttp
-from tests.support import marked_processes, wait_until
+from tests.support import marked_processes, terminate, wait_until
 
 STORED = "Stored-7c1d0e-keychain-pass"
 
@@ -112,17 +112,12 @@ def test_sigterm_mid_clone_kills_git_cleans_up_and_exits_143(tmp_path):
             [sys.executable, "-c", "from auditor.cli import main; main()", "audit", "-q",
              "--config", str(config), "--out", str(out), "--cache-dir", str(cache)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[2])
-        try:
-            started = wait_until(lambda: list((cache / "git").glob(".clone-*"))
-                                  and len(marked_processes(marker)) >= 3)  # python, git, git-remote-http
-            assert started, proc.stderr.read1().decode() if proc.poll() is not None else "no clone"
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 128 + signal.SIGTERM, err.decode()
-        assert err.decode().count("\n") == 1 and "SIGTERM" in err.decode()
+        started = wait_until(lambda: list((cache / "git").glob(".clone-*"))
+                              and len(marked_processes(marker)) >= 3)  # python, git, git-remote-http
+        err = terminate(proc)
+        assert started, err or "no clone"
+        assert proc.returncode == 128 + signal.SIGTERM, err
+        assert err.count("\n") == 1 and "SIGTERM" in err
         assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
     assert not list((cache / "git").glob(".clone-*"))
     assert {p.name: p.read_bytes() for p in history.iterdir()} == before
