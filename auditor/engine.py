@@ -29,6 +29,9 @@ from auditor.signals import matches
 MET, PARTIAL, UNMET, UNKNOWN = "met", "partial", "unmet", "unknown"
 STATUSES = (MET, PARTIAL, UNMET, UNKNOWN)
 CITE_LIMIT = 25
+#: how an unknown's reason starts when a source failed: its ``settle_with`` then names the
+#: targets to make readable, not target kinds to add
+BLIND = "could not observe"
 BLIND_LIMIT = 10
 
 __all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResult",
@@ -219,7 +222,7 @@ class _View:
         if status == UNMET and blind:
             targets = tuple(sorted({line.split(":", 1)[0] for line in blind}))
             return UNKNOWN, cited, blind[:BLIND_LIMIT], \
-                f"could not observe {', '.join(targets)}", targets
+                f"{BLIND} {', '.join(targets)}", targets
         if status == UNMET and not self.can_see_absence(cap):
             wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
             reason = (f"not observable from {_kinds_phrase(self.kinds)} — add "
@@ -278,10 +281,16 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
         status = UNMET
     cited = sorted({i for r in members for i in r.evidence})[:CITE_LIMIT]
     blind = sorted({line for r in members for line in r.unobserved})[:BLIND_LIMIT]
-    settle = tuple(dict.fromkeys(k for r in members for k in r.settle_with))  # catalog order
+    # kinds of source to add, in catalog order; only when no member needs one, the targets
+    # that could not be read (the two are settled differently, and named differently)
+    unread = [r for r in members if r.status == UNKNOWN and r.reason.startswith(BLIND)]
+    settle = tuple(dict.fromkeys(k for r in members if r not in unread for k in r.settle_with))
     reason = ""
     if counts[UNKNOWN]:
         reason = f"unknown for {counts[UNKNOWN]} of {len(members)} projects"
+        if not settle and unread:
+            settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
+            reason = f"{BLIND} {', '.join(settle)} ({reason})"
     return CapabilityResult(scope, cap, status, cited, blind, waiver, reason, settle,
                             {s: counts[s] for s in STATUSES},
                             all(r.satisfied for r in members))

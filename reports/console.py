@@ -51,10 +51,11 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
                        if "members_lacking" in b else "")
             console.print(f"  • [bold]{b['title']}[/] ({b['status']}{lacking}): {b['next_step']}")
     if org and org["unsettled"]:
-        kinds = list(dict.fromkeys(k for b in org["unsettled"] for k in b.get("settle_with", [])))
+        phrases = list(dict.fromkeys(view.settle_phrase(b.get("reason", ""), b["settle_with"])
+                                     for b in org["unsettled"] if b.get("settle_with")))
         console.print("Not seen by this audit (unknown, not missing): "
                       + ", ".join(b["title"] for b in org["unsettled"])
-                      + (f" — {view.add_target(kinds)} to settle it" if kinds else ""))
+                      + (f" — {'; '.join(phrases)}" if phrases else ""))
     lines = view.change_lines(assessment)
     if lines:
         console.print("\nSince the previous run:")

@@ -80,7 +80,8 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             entry["scopes"].append(scope_plain(p["scope"]))
     lines = []
     for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"])):
-        settle = f" — {add_target(a['settle_with'])} to settle it" if a["settle_with"] else ""
+        settle = (f" — {settle_phrase(a['reason'], a['settle_with'], named=False)}"
+                  if a["settle_with"] else "")
         why = a["reason"].split(" — ")[0] if a["reason"] else "unknown"
         lines.append(f"{a['title']} (stage {a['stage']}): {why}{settle} "
                      f"[{', '.join(a['scopes'])}]")
@@ -235,3 +236,18 @@ def add_target(kinds: list[str]) -> str:
     """'add a kubernetes or aws target' / 'add an mlflow target'."""
     article = "an" if kinds[0][:1] in "aeiou" else "a"
     return f"add {article} {' or '.join(kinds)} target"
+
+
+def settle_phrase(reason: str, settle_with: list[str], named: bool = True) -> str:
+    """What settles an unknown: adding a kind of source it cannot be seen from, or — when a
+    source failed (the engine's reason starts with ``could not observe``) — reading the
+    targets it names again once what stopped them is fixed. ``named=False`` when the reason
+    shown beside it already names them."""
+    from auditor.engine import BLIND
+
+    if reason.startswith(BLIND):
+        who = ("it" if len(settle_with) == 1 else "them") if not named else (
+            settle_with[0] if len(settle_with) == 1
+            else f"{', '.join(settle_with[:-1])} and {settle_with[-1]}")
+        return f"fix what stopped {who} being read (see not observed) to settle it"
+    return f"{add_target(settle_with)} to settle it"

@@ -38,3 +38,30 @@ def test_markdown_covers_every_framework_and_names_blockers_by_title(tmp_path):
     placements = md.split("## Placements", 1)[1].split("\n## ", 1)[0]
     assert "Reproducible environments (unmet)" in placements
     assert "reproducible_environment" not in placements  # titles, not ids
+
+
+def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target(tmp_path):
+    """A repository whose history could not be read leaves version control unknown: the way
+    to settle it is to make that repository readable, not to add a target named after it."""
+    from reports.view import assumptions
+
+    lock = [{"signal": "env.lockfile", "locator": "git+file:///r@1#uv.lock:1"}]
+    broken = build_target({"name": "churn", "kind": "facts", "facts": lock, "fail": "bad object"})
+    ok = build_target({"name": "svc", "kind": "facts", "facts": [
+        {"signal": "vcs.repository", "strength": "operating"}, *lock]})
+    doc = run_audit(AuditConfig(targets=[broken, ok]), cache_dir=tmp_path)
+    lines = [line for line in assumptions(doc["placements"]) if line.startswith("Version control")]
+    assert lines and "could not observe churn — fix what stopped it being read" in lines[0]
+    md = MarkdownReport().render(doc)
+    assert "add a churn target" not in md
+
+    import io
+
+    from rich.console import Console
+
+    from reports.console import print_summary
+
+    out = io.StringIO()
+    print_summary(doc, Console(file=out, width=200))
+    assert "fix what stopped churn being read" in out.getvalue()
+    assert "add a churn target" not in out.getvalue()
