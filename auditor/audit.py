@@ -185,7 +185,9 @@ def collect(
 
     # Second pass: ask probes that can whether they hold what others refer to (commits ...).
     # A target that failed or timed out is not opened again (a hung host would cost twice).
-    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p) and t.name not in failed]
+    kinds = {k.split(":", 1)[0] for k in keys}
+    resolvers = [(t, p) for t, p in pairs if _overrides_resolve(p) and t.name not in failed
+                 and (not p.resolves or kinds & set(p.resolves))]
     if keys and resolvers:
         def second(out: Outcome) -> None:
             stats.evidence += len(out.evidence)

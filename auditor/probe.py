@@ -182,6 +182,9 @@ class Probe(ABC):
     #: capability ids whose absence this probe's silence shows, beyond the catalog's
     #: ``observable_from`` (which names built-in kinds); ``"*"`` for every capability
     observes: ClassVar[tuple[str, ...]] = ()
+    #: the kinds of link key :meth:`resolve_links` can answer (``("commit",)``): the second
+    #: pass skips a probe when no key of these kinds was referenced; empty means any kind
+    resolves: ClassVar[tuple[str, ...]] = ()
 
     @property
     def name(self) -> str:

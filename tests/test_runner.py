@@ -132,3 +132,26 @@ def test_heavy_client_libraries_are_imported_before_probe_threads_start(tmp_path
     assert out["first"] == {"mlflow": "MainThread", "kubernetes": "MainThread",
                             "boto3": "MainThread"}, out
     assert not any("partially initialized" in r or "has no attribute" in r for r in out["reasons"])
+
+
+def test_the_second_pass_asks_only_probes_that_resolve_a_kind_of_key_referenced(tmp_path, monkeypatch):
+    """Repositories resolve commits: with no commit referenced, none is opened again; once a
+    run cites a commit, each is asked."""
+    from probes.git import GitProbe
+    from tests.repos import make_stage2_repo
+
+    asked: list[str] = []
+    original = GitProbe.resolve_links
+
+    def spy(self, target, ctx, keys):
+        asked.append(target.name)
+        return original(self, target, ctx, keys)
+
+    monkeypatch.setattr(GitProbe, "resolve_links", spy)
+    repo = build_target({"name": "repo", "kind": "git", "path": str(make_stage2_repo(tmp_path / "r"))})
+    run_audit(AuditConfig(targets=[repo]), cache_dir=tmp_path / "c", executor="threads")
+    assert asked == []  # its images and models are referenced, no commit is
+    runs = facts_target("runs", [{"signal": "tracking.runs_recent",
+                                  "attributes": {"links_to": ["commit:" + "ab" * 20]}}])
+    run_audit(AuditConfig(targets=[repo, runs]), cache_dir=tmp_path / "c", executor="threads")
+    assert asked == ["repo"]

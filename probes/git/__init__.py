@@ -34,6 +34,7 @@ class GitProbe(Probe):
                                   "dependencies, pipelines, deployment config, governance, history")
     default_timeout: ClassVar[float] = 300.0
     project: ClassVar[bool] = True
+    resolves: ClassVar[tuple[str, ...]] = ("commit",)  # the commits it holds
 
     def target_from_argument(self, argument: str) -> dict[str, Any] | None:
         return target_from_argument(argument)

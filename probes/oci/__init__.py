@@ -19,6 +19,7 @@ __all__ = ["OciProbe", "OciSettings"]
 
 class OciProbe(Probe):
     kind: ClassVar[str] = "oci"
+    resolves: ClassVar[tuple[str, ...]] = ("image",)  # images named on its host
     signals: ClassVar[tuple[str, ...]] = SIGNALS
     settings_model = OciSettings
     description: ClassVar[str] = (
