@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -87,6 +88,27 @@ def run(argv: Sequence[str], *, input: bytes | None, env: dict[str, str],
         return proc.returncode, out, err
     finally:
         release(proc)
+
+
+def wait_exit(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait up to ``timeout`` for ``proc`` to exit. ``Popen.wait(timeout)`` polls with sleeps
+    that double from 1 ms (a git exiting right away costs a few ms of sleeping); a pidfd
+    wakes as soon as the process is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or already reaped
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if poller.poll(timeout * 1000):
+            proc.wait()  # exited: reaps at once
+    finally:
+        os.close(fd)
 
 
 #: children waited on by :func:`run`, with their probe's clock (pid -> (child, remaining))

@@ -263,7 +263,7 @@ def run_probes(
 
     with stop_on_signals():
         if where == "threads":
-            tasks = [Task(r.target, r.probe, work, r.context()) for r in runs]
+            tasks = [r.task() for r in runs]
             index = {id(t): i for i, t in enumerate(tasks)}
 
             def finished(task: Task) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.probe import Policy, Probe, ProbeContext, Target
 
 if TYPE_CHECKING:
-    from auditor.runner import Outcome
+    from auditor.runner import Outcome, Task
 
 #: a probe's work on one target: ``collect`` or a link resolution (picklable: module-level
 #: functions or :func:`functools.partial` of them, so any executor can ship it)
@@ -59,20 +59,25 @@ class Job:
     #: another process registers them before running, so its evidence is masked alike
     secrets: tuple[str, ...] = ()
 
-    def context(self) -> ProbeContext:
-        return ProbeContext(probe=self.probe.kind, cache_dir=self.cache_dir, policy=self.policy,
-                            now=self.now, timeout=self.timeout, holdings=self.holdings)
+    def task(self) -> Task:
+        """The runner's task for this job, with a fresh context (a context holds an event
+        and a logger: it is made where the job runs, never shipped)."""
+        from auditor.runner import Task
+
+        ctx = ProbeContext(probe=self.probe.kind, cache_dir=self.cache_dir, policy=self.policy,
+                           now=self.now, timeout=self.timeout, holdings=self.holdings)
+        return Task(self.target, self.probe, self.work, ctx)
 
 
 def run_job(job: Job) -> Outcome:
     """Run one job to its end in this process (its timeout applies; a probe that ignores it
     is abandoned) and return what it left. The function every executor's workers call."""
     from auditor import redact
-    from auditor.runner import Task, outcome, run_tasks
+    from auditor.runner import outcome, run_tasks
 
     for value in job.secrets:
         redact.register_secret(value)
-    task = Task(job.target, job.probe, job.work, job.context())
+    task = job.task()
     run_tasks([task], 1)
     return outcome(task)
 
@@ -80,9 +85,9 @@ def run_job(job: Job) -> Outcome:
 def failed(job: Job, reason: str) -> Outcome:
     """The outcome of a job whose worker could not return one (it died, or was killed after
     overrunning its time): every signal of its probe unobserved, with the reason."""
-    from auditor.runner import Task, outcome
+    from auditor.runner import outcome
 
-    task = Task(job.target, job.probe, job.work, job.context())
+    task = job.task()
     task.error = reason
     return outcome(task)
 
@@ -111,15 +116,11 @@ def execute(executor: str, jobs: Sequence[Job], workers: int,
     """Run ``jobs`` on ``executor`` (``processes`` or a Dask address); ``deliver`` is called
     once per job, in this thread, as each finishes, with outcomes carrying the caller's own
     target and probe objects."""
-
-    def back(job: Job, out: Outcome) -> None:
-        deliver(job, replace(out, target=job.target, probe=job.probe))
-
     if executor == "processes":
         from auditor.executors.local import run_local
 
-        run_local(jobs, workers, back)
+        run_local(jobs, workers, deliver)
     else:
         from auditor.executors.cluster import run_cluster
 
-        run_cluster(executor, jobs, back)
+        run_cluster(executor, jobs, deliver)

@@ -4,20 +4,22 @@
 
 Workers need mlops-auditor (and any plugin probe) installed, and reach the audited systems
 themselves: a job carries its target's settings, credentials included, so a scheduler
-reached across a network should be a ``tls://`` one. Outcomes come back as tasks finish and
-are handed over and released one by one: the client never holds the fleet's evidence.
+reached across a network should be a ``tls://`` one. Outcomes are handed over as each task
+finishes and released from the cluster at once.
 
 A worker that dies mid-task is the scheduler's to handle first: it runs the task again on
 another worker, and after ``distributed.scheduler.allowed-failures`` deaths gives up. As a
-death counts against every task the worker held, such a task then runs once more, alone; if
-its worker dies again it is recorded unobserved with that reason. Each job's result is taken once, by its own key, so a
-target is never lost and never counted twice.
+death counts against every task the worker held, each job of such a task then runs once
+more, alone; a job whose worker dies again is recorded unobserved with that reason. Each
+task's result is taken once, by a key naming its jobs, so a target is never lost and never
+counted twice.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from auditor.executors import ExecutorError, Job, failed, run_job
@@ -39,8 +41,7 @@ def address_of(executor: str) -> str:
 
 def run_cluster(executor: str, jobs: Sequence[Job], deliver: Callable[[Job, Outcome], None]) -> None:
     try:
-        from distributed import Client, as_completed
-        from distributed.scheduler import KilledWorker
+        from distributed import Client
     except ImportError:
         raise ExecutorError("the Dask executor needs the distributed package: "
                             "pip install 'mlops-auditor[dask]'") from None
@@ -55,12 +56,11 @@ def run_cluster(executor: str, jobs: Sequence[Job], deliver: Callable[[Job, Outc
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
         size = batch_size(len(jobs), threads)
         batches = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
-        suspects = _run_all(client, as_completed, KilledWorker, run, batches, deliver)
+        suspects = _run_all(client, run, batches, deliver)
         # A worker's death counts against every task it held, the innocent ones queued beside
         # the culprit too: each suspect job runs again alone, so only its own death condemns it.
         for job in suspects:
-            _run_all(client, as_completed, KilledWorker, f"{run}-alone", [[job]], deliver,
-                     last_chance=True)
+            _run_all(client, f"{run}-alone", [[job]], deliver, last_chance=True)
 
 
 def batch_size(jobs: int, threads: int) -> int:
@@ -75,11 +75,14 @@ def run_batch(jobs: Sequence[Job]) -> list[Outcome]:
     return [run_job(job) for job in jobs]
 
 
-def _run_all(client, as_completed, killed, run: str, batches: Sequence[Sequence[Job]],
+def _run_all(client, run: str, batches: Sequence[Sequence[Job]],
              deliver: Callable[[Job, Outcome], None], last_chance: bool = False) -> list[Job]:
-    """Submit one task per batch and deliver each outcome as its task finishes; returns the
-    jobs of tasks whose workers kept dying (delivered as failed instead when this is their
-    ``last_chance``)."""
+    """Submit one task per batch and deliver each outcome as its task finishes, with the
+    caller's own target and probe (the worker's are copies); returns the jobs of tasks whose
+    workers kept dying (delivered as failed instead when this is their ``last_chance``)."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
     by_key: dict[str, list[Job]] = {}
     futures = []
     for batch in batches:  # a key names its jobs: Dask answers a known key from its cache
@@ -94,7 +97,7 @@ def _run_all(client, as_completed, killed, run: str, batches: Sequence[Sequence[
             continue
         try:
             outcomes = future.result()
-        except killed:
+        except KilledWorker:
             if not last_chance:
                 suspects += batch
                 future.release()
@@ -106,5 +109,5 @@ def _run_all(client, as_completed, killed, run: str, batches: Sequence[Sequence[
                                     f"{one_line(str(exc))}") for job in batch]
         future.release()
         for job, out in zip(batch, outcomes, strict=True):
-            deliver(job, out)
+            deliver(job, replace(out, target=job.target, probe=job.probe))
     return suspects

@@ -12,9 +12,7 @@ call by the probe's remaining time. Each git runs in its own process group
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -179,17 +177,14 @@ class BlobReader:
         self.git = git
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        """Start the process now (it starts on the first read otherwise)."""
-        self._start()
-
-    def _start(self) -> subprocess.Popen:
+    def start(self) -> subprocess.Popen:
+        """The running process, started now if it is not (a read starts it otherwise)."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
         return self.proc
 
     def read(self, oid: str) -> bytes | None:
-        proc = self._start()
+        proc = self.start()
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(oid.encode() + b"\n")
         proc.stdin.flush()
@@ -208,7 +203,7 @@ class BlobReader:
         """Pipelined reads: requests are written a chunk at a time (a chunk of object names
         fits in the pipe buffer, so writing never waits for our own reading)."""
         out: dict[str, bytes | None] = {}
-        proc = self._start()
+        proc = self.start()
         assert proc.stdin is not None and proc.stdout is not None
         for i in range(0, len(oids), chunk):
             part = oids[i:i + chunk]
@@ -231,30 +226,10 @@ class BlobReader:
         if self.proc is not None:
             if self.proc.stdin:
                 self.proc.stdin.close()
-            _wait_exit(self.proc, 5)
+            processes.wait_exit(self.proc, 5)
             processes.release(self.proc)  # kills the group if it is still running
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream:
                     stream.close()
             self.proc = None
 
-
-def _wait_exit(proc: subprocess.Popen, timeout: float) -> None:
-    """Wait up to ``timeout`` for ``proc`` to exit. ``Popen.wait(timeout)`` polls with sleeps
-    that double from 1 ms (a git exiting right away costs a few ms of sleeping); a pidfd
-    wakes as soon as the process is gone."""
-    if proc.poll() is not None:
-        return
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # not Linux >= 5.3, or already reaped
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=timeout)
-        return
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        if poller.poll(timeout * 1000):
-            proc.wait()  # exited: reaps at once
-    finally:
-        os.close(fd)
