@@ -138,6 +138,9 @@ class ProbeContext:
     holdings: bool = False
     #: every request this run sent (see :class:`RequestLog`)
     requests: RequestLog = field(default_factory=RequestLog)
+    #: targets of this probe in the run: a probe may read a fleet differently from one target
+    #: (the git probe reads many local repositories in-process, see ``probes.git.in_process``)
+    fleet: int = 1
 
     def remaining(self) -> float:
         """Seconds left before this probe's timeout; use it to bound network calls. A probe

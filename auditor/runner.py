@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -243,8 +244,10 @@ def run_probes(
 
     now = now or datetime.now(UTC)
     jobs = jobs or default_jobs()
+    fleet = Counter(probe.kind for _, probe in pairs)
     runs = [executors.Job(i, target, probe, work, cache_dir, policy, now,
-                          target.timeout or default_timeout, holdings, redact.registered())
+                          target.timeout or default_timeout, holdings, redact.registered(),
+                          fleet[probe.kind])
             for i, (target, probe) in enumerate(pairs)]
     where = executors.resolve(executor, jobs, len(runs))
     for probe in {type(p): p for _, p in pairs}.values():

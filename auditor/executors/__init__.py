@@ -58,6 +58,8 @@ class Job:
     #: values the redactor masks (``${VAR}`` expansions, credentials in URLs): a worker in
     #: another process registers them before running, so its evidence is masked alike
     secrets: tuple[str, ...] = ()
+    #: targets of this job's probe in the run (:attr:`ProbeContext.fleet`)
+    fleet: int = 1
 
     def task(self) -> Task:
         """The runner's task for this job, with a fresh context (a context holds an event
@@ -65,7 +67,8 @@ class Job:
         from auditor.runner import Task
 
         ctx = ProbeContext(probe=self.probe.kind, cache_dir=self.cache_dir, policy=self.policy,
-                           now=self.now, timeout=self.timeout, holdings=self.holdings)
+                           now=self.now, timeout=self.timeout, holdings=self.holdings,
+                           fleet=self.fleet)
         return Task(self.target, self.probe, self.work, ctx)
 
 

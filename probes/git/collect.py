@@ -9,6 +9,7 @@ here, in one place.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +18,7 @@ from fnmatch import fnmatchcase
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
-from probes.git import detect, history
+from probes.git import detect, history, in_process
 from probes.git.declare import Detector, Files
 from probes.git.detect import code
 from probes.git.gitcmd import BlobReader, Git, GitError
@@ -62,13 +63,20 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
     # The git grep and the history only need the commit: they start now and run while the tree
     # is listed and the small files are read. (In a partial clone the grep waits for the blob
     # prefetch, or git would fetch every blob it searches one by one.)
+    # Read in this process (no git at all), each read git would answer differently is git's.
+    local = repo.local
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-read")
-    log = pool.submit(history.read_log, repo, settings.max_commits, settings.subdir)
+    log_text = in_process.read_log(local, settings.max_commits) if local else None
+    log: Callable[[], str] = (
+        (lambda: log_text) if log_text is not None
+        else pool.submit(history.read_log, repo, settings.max_commits, settings.subdir).result)
     grep: Future[Greps] | None = None
-    if not repo.partial:
+    if not repo.partial and local is None:
         grep = _start_grep(pool, repo, repo.git, settings.subdir, shared)
     try:
-        tree = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
+        tree = in_process.list_tree(local) if local else None
+        if tree is None:
+            tree = list_tree(repo.git, repo.head, settings.subdir, with_sizes=not repo.partial)
     except GitError as exc:
         yield ctx.unobserved(target, what="tree", reason=f"cannot list the tree: {exc}",
                              signals=all_signals)
@@ -78,7 +86,7 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
         yield ctx.unobserved(target, what=f"subdir {settings.subdir}",
                              reason="no files under this directory at the audited ref",
                              signals=[s for s in all_signals if s not in ("vcs", "tempo")])
-    reader = BlobReader(repo.git)
+    reader = in_process.Reader(local) if local else BlobReader(repo.git)
     try:
         grep_git = repo.git
         if repo.partial:
@@ -88,9 +96,14 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
         scan = Scan(target=target, ctx=ctx, repo=repo, tree=tree, reader=reader,
                     max_file_bytes=settings.max_file_bytes, subdir=settings.subdir,
                     max_commits=settings.max_commits, wanted=wanted, plan=plan)
-        scan.facts["log"] = log.result
+        scan.facts["log"] = log
         if scan.interesting:  # files will be read: cat-file starts while the history is read
             reader.start()
+        if grep is None and local:
+            found = in_process.grep(local, tree, _search(shared))
+            if found is not None:
+                grep = Future()
+                grep.set_result(Greps(*found))
         if grep is None:
             grep = _start_grep(pool, repo, grep_git, settings.subdir, shared,
                                exclude=tree.missing if repo.partial else ())
@@ -170,6 +183,21 @@ def _start_grep(pool: ThreadPoolExecutor, repo: Repo, git: Git, subdir: str | No
 #: one record of ``git grep -n --null``: path, line number, text (a path holds no NUL, a
 #: line no newline)
 _RECORD = re.compile(rb"([^\0]*)\0(\d+)\0([^\n]*)\n")
+
+
+def _search(shared: Files) -> in_process.Search:
+    """:func:`_grep`'s search, for the in-process reader (built once per set of patterns)."""
+    return _search_for(code.import_pattern(), tuple(shared.grep or ()),
+                       tuple(shared.grep_globs if shared.grep else ()))
+
+
+@functools.lru_cache(maxsize=8)
+def _search_for(imports: str, patterns: tuple[str, ...], config_globs: tuple[str, ...]
+                ) -> in_process.Search:
+    joined = b"|".join(b"(?:%s)" % p.encode() for p in (imports, *patterns))
+    return in_process.Search(code=code.import_regex(), code_words=code.import_words(),
+                             any_pattern=re.compile(joined, re.M), code_globs=code.CODE_GLOBS,
+                             config_globs=config_globs)
 
 
 def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] = ()) -> Greps:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
@@ -25,6 +25,10 @@ class GitSettings(Settings):
     subdir: str | None = None
     max_commits: int = Field(default=1000, ge=1, le=100_000)
     max_file_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: how a local repository is read: ``git`` (a git process per read), ``in-process``
+    #: (libgit2, no process; falls back to git for what it does not read the same way), or
+    #: ``auto``: in-process when the run audits a fleet (see ``probes.git.in_process``)
+    reader: Literal["auto", "git", "in-process"] = "auto"
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> GitSettings:

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from auditor import processes
@@ -16,6 +16,9 @@ from auditor.probe import ProbeContext
 from auditor.redact import redact, register_secret
 from probes.git.gitcmd import Git, GitError
 from probes.git.settings import GitSettings
+
+if TYPE_CHECKING:
+    from probes.git.in_process import Local
 
 
 class SourceError(Exception):
@@ -38,6 +41,8 @@ class Repo:
     tags: int | None = None
     #: ``remote.origin.url`` as configured (read when a local repository is opened); None: not read
     origin: str | None = None
+    #: the repository open in this process (``probes.git.in_process``), or None: git reads it
+    local: Local | None = None
 
     def locator(self, path: str = "", line: int | None = None) -> str:
         where = f"#{quote(path, safe='/._-~+@')}" if path else ""
@@ -82,6 +87,14 @@ def _open_path(settings: GitSettings, ctx: ProbeContext) -> Repo:
     path = path.resolve()
     # never discover a repository above the given directory
     git = Git(path, ctx.remaining, ceiling=str(path.parent))
+    if _in_process(settings, ctx):
+        from probes.git import in_process
+
+        local = in_process.open_local(path, settings.ref)
+        if local is not None:
+            display = Path(local.git_dir).as_uri() if local.bare else path.as_uri()
+            return Repo(git=git, head=local.head, ref=settings.ref, display=display,
+                        tags=local.tags, origin=local.origin, local=local)
     # one rev-parse answers what four used to: the git dir, bare or not, the top of the work
     # tree, the commit at the ref (and how many tags there are)
     facts = _rev_parse(git, settings.ref, "--absolute-git-dir", "--is-bare-repository",
@@ -109,6 +122,17 @@ def _open_path(settings: GitSettings, ctx: ProbeContext) -> Repo:
     display = Path(git_dir).as_uri() if bare else path.as_uri()
     return Repo(git=git, head=head, ref=settings.ref, display=display, partial=partial, tags=tags,
                 origin=config.get("remote.origin.url", "").strip())
+
+
+def _in_process(settings: GitSettings, ctx: ProbeContext) -> bool:
+    """Whether to read the repository in this process (see :mod:`probes.git.in_process`):
+    asked for, or ``auto`` in a fleet; never for a ``subdir`` (a path-limited history is
+    git's to read)."""
+    if settings.subdir or settings.reader == "git":
+        return False
+    from probes.git.in_process import FLEET
+
+    return settings.reader == "in-process" or ctx.fleet >= FLEET
 
 
 def _rev_parse(git: Git, ref: str, *asks: str) -> tuple[list[str], str | None, int] | None:

@@ -65,6 +65,10 @@ class Tree:
             entry = self._made[path] = Entry(path, row[0], row[1], row[2])
         return entry
 
+    def rows(self):
+        """(path, (mode, object name, size)) of every file, in listing order."""
+        return self._rows.items()
+
     def blob_paths(self) -> list[str]:
         return [p for p, (mode, _, _) in self._rows.items() if mode not in _NOT_BLOB]
 

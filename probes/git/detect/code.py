@@ -45,6 +45,14 @@ def import_regex() -> re.Pattern[bytes]:
     return _import_pattern(taxonomy())[1]
 
 
+def import_words() -> re.Pattern[bytes]:
+    """The words one of which is on every line :func:`import_pattern` matches (its branches
+    start ``from``, ``import`` and ``.expect_``): searching a file for them first skips the
+    lines the pattern cannot match (``probes.git.in_process``)."""
+    return _IMPORT_WORDS
+
+
+_IMPORT_WORDS = re.compile(rb"from|import|\.expect_")
 _import_cache: tuple[Taxonomy, str, re.Pattern[bytes]] | None = None  # built once per catalog
 
 
