@@ -17,7 +17,8 @@ dask://...``). Runs are interleaved (variant by variant, run by run) and medians
 machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
 CPU time of the process tree (steadier than wall time on a loaded machine), peak RSS of the
 auditor process (its own high-water mark) and of the largest process in its tree (git
-children included). ``--baseline TREE`` runs the same commands against another
+children included); and whether every variant and tree collected the same evidence and
+unobserved items (a digest of them, times aside: the in-process reader and git must agree). ``--baseline TREE`` runs the same commands against another
 checkout (its packages first on ``PYTHONPATH``) in the same loop, for before/after figures.
 Discovery is timed separately: loading a ``discover: {root: ...}`` configuration over the
 same folder.
@@ -291,20 +292,25 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
     print(f"  discovery of the folder: {found} targets in {secs:.3f}s "
           f"({secs / max(found, 1) * 1000:.2f} ms per repository)")
     results: dict[tuple[str, str], list[dict]] = {}
+    digests: dict[tuple[str, str], str] = {}
     for _ in range(runs):
-        for label, tree in trees:
+        for n, (label, tree) in enumerate(trees):
             for v in variants:
                 if v == "dask" and tree != ROOT:
                     continue  # the cluster's workers run this tree's code
                 options = ["--executor", address] if v == "dask" else VARIANTS[v][1]
                 rss_file = tmp / "rss.json"
                 rss_file.unlink(missing_ok=True)
-                out = tmp / f"out-{size}-{v}"
+                out = tmp / f"out-{size}-{n}-{v}"
                 cmd = [sys.executable, "-c", WRAPPER, "audit", "--config", str(config), *options,
                        "--no-history", "-q", "-o", str(out), "--cache-dir", str(tmp / "cache"),
                        "-f", "json"]
                 results.setdefault((label, v), []).append(
                     run_measured(cmd, tree_env(tree, rss_file), tmp, rss_file))
+                digests[(label, v)] = evidence_digest(out / "assessment.json")
+    kinds = sorted(set(digests.values()))
+    print(f"  evidence and unobserved items identical across trees and variants: "
+          f"{'yes' if len(kinds) == 1 else 'NO'} ({', '.join(f'{k[0]} {k[1]}: {d[:12]}' for k, d in digests.items())})")
     rows = []
     for (label, v), measured in results.items():
         wall = statistics.median(r["wall"] for r in measured)
@@ -319,6 +325,19 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
               f"(auditor), {row['tree_rss_mb']:6.1f} MB (largest in tree)  "
               f"[{', '.join(f'{r:.2f}' for r in (m['wall'] for m in measured))}]")
     return rows
+
+
+def evidence_digest(assessment: Path) -> str:
+    """A digest of everything collected (evidence and unobserved items, times aside): equal
+    digests mean every variant and tree read the fleet the same way."""
+    import hashlib
+
+    data = json.loads(assessment.read_text())
+    items = []
+    for item in [*data["evidence"], *data["unobserved"]]:
+        item = {k: v for k, v in item.items() if k != "observed_at"}
+        items.append(json.dumps(item, sort_keys=True))
+    return hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()
 
 
 def report(rows: list[dict], sizes: list[int], runs: int) -> None:
