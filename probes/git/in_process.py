@@ -155,6 +155,7 @@ class Reader:
     """Blobs read from the object database (the in-process :class:`~probes.git.gitcmd.BlobReader`)."""
 
     def __init__(self, local: Local) -> None:
+        self.repo = local.repo
         self.odb = local.repo.odb
 
     def start(self) -> None:
@@ -170,7 +171,9 @@ class Reader:
         return {oid: self.read(oid) for oid in oids}
 
     def close(self) -> None:
-        return None
+        """Let go of the repository's open pack files now, not when it is collected (a worker
+        reads hundreds of repositories in a row)."""
+        self.repo.free()
 
 
 def read_log(local: Local, max_commits: int) -> str | None:
