@@ -183,6 +183,38 @@ def temporary_dir(prefix: str, parent: Path) -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+#: a temporary folder left this long is an orphan: its run was killed (SIGKILL, OOM) before
+#: it could remove it (no clone or fetch runs for a day)
+STALE_SECONDS = 24 * 3600
+_swept: set[tuple[str, str]] = set()
+
+
+def remove_stale(prefix: str, parent: Path) -> list[str]:
+    """Remove ``parent``'s ``prefix*`` folders older than :data:`STALE_SECONDS`, once per
+    process: what :func:`temporary_dir` left behind when its process was killed outright.
+    Returns the folders removed."""
+    key = (str(parent), prefix)
+    with _lock:
+        if key in _swept:
+            return []
+        _swept.add(key)
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
+            if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False) and old:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+        except OSError:
+            continue
+    return removed
+
+
 def live() -> list[int]:
     """Process ids of the children still registered (tests, diagnostics)."""
     with _lock:

@@ -227,6 +227,7 @@ def _open_url(settings: GitSettings, ctx: ProbeContext, fetch: bool = True) -> R
     elif not fetch:  # a lookup never goes to the network: no clone, nothing to look in
         raise SourceError(f"{display} is not in the cache")
     else:
+        processes.remove_stale(".clone-", root)  # clones of runs killed outright (SIGKILL, OOM)
         parent = Git(root, ctx.remaining, extra, ceiling=str(root))
         # the folder is removed if the clone fails, and on SIGTERM/SIGINT while it runs
         with processes.temporary_dir(".clone-", root) as tmp:

@@ -51,6 +51,29 @@ def test_url_target_is_a_partial_bare_clone_fetched_again_later(tmp_path):
     assert len(list((tmp_path / "cache" / "git").iterdir())) == 1
 
 
+def test_a_clone_left_by_a_killed_run_is_removed_and_one_in_progress_is_not(tmp_path):
+    """A run killed outright (SIGKILL, out of memory) cannot remove its half-made clone; the
+    next run that clones removes those older than a day, never a younger one (another run
+    may be cloning into it)."""
+    import os
+    import time
+
+    from auditor import processes
+
+    origin = make_repo(tmp_path / "origin", {"Dockerfile": "FROM python:3.10\n"})
+    root = tmp_path / "cache" / "git"
+    orphan, busy = root / ".clone-orphan", root / ".clone-busy"
+    for folder in (orphan, busy):
+        (folder / "objects").mkdir(parents=True)
+    day_ago = time.time() - processes.STALE_SECONDS - 60
+    os.utime(orphan, (day_ago, day_ago))
+    processes._swept.discard((str(root), ".clone-"))
+    evidence, unobserved = run(tmp_path / "cache", url=origin.as_uri())
+    assert unobserved == [] and evidence
+    assert not orphan.exists() and busy.exists()
+    assert len([p for p in root.iterdir() if not p.name.startswith(".clone-")]) == 1
+
+
 def test_url_target_ref(tmp_path):
     origin = make_repo(tmp_path / "origin", {"Dockerfile": "FROM python:3.10\n"})
     repo = git.Repo(origin)
