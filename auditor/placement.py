@@ -141,10 +141,13 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
     lacking = {c for c in (next_stage.all_requirements() if next_stage else ())
                if not caps[c].satisfied and (strict or caps[c].status != UNKNOWN)}
     out = _common(framework, scope, "members", caps, stage_no, next_stage, lacking)
+    # each assumption with the roll-up's own reason (it names every member it could not
+    # observe), not the first member's
     assumed: dict[str, dict[str, Any]] = {}
     for m in members:
         for a in m["assumed"]:
-            entry = assumed.setdefault(a["capability"], {**a, "members": []})
+            entry = assumed.setdefault(
+                a["capability"], {**_assumption(caps[a["capability"]], a["stage"]), "members": []})
             entry["members"].append(m["scope"]["name"])
     lowest = min(members, key=lambda m: (m["stage"], m["scope"]["kind"], m["scope"]["name"]))
     distribution = {str(n): 0 for n in range(framework.stages[-1].number + 1)}

@@ -69,23 +69,21 @@ def rollup_line(p: dict[str, Any]) -> str:
 
 
 def assumptions(placements: list[dict[str, Any]]) -> list[str]:
-    """One line per assumed capability across provisional placements: what was assumed, for
-    whom, why, and which source would settle it."""
-    seen: dict[str, dict[str, Any]] = {}
+    """One line per assumed capability and reason across provisional placements: what was
+    assumed, for whom, why, and which source would settle it. Members assumed for different
+    reasons get a line each, so no member is shown under another's reason."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for p in placements:
         if not p.get("provisional"):
             continue
         for a in p["assumed"]:
-            entry = seen.setdefault(a["capability"], {**a, "scopes": []})
+            settle = (f" — {settle_phrase(a['reason'], a['settle_with'], named=False)}"
+                      if a["settle_with"] else "")
+            why = (a["reason"].split(" — ")[0] if a["reason"] else "unknown") + settle
+            entry = seen.setdefault((a["capability"], why), {**a, "why": why, "scopes": []})
             entry["scopes"].append(scope_plain(p["scope"]))
-    lines = []
-    for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"])):
-        settle = (f" — {settle_phrase(a['reason'], a['settle_with'], named=False)}"
-                  if a["settle_with"] else "")
-        why = a["reason"].split(" — ")[0] if a["reason"] else "unknown"
-        lines.append(f"{a['title']} (stage {a['stage']}): {why}{settle} "
-                     f"[{', '.join(a['scopes'])}]")
-    return lines
+    return [f"{a['title']} (stage {a['stage']}): {a['why']} [{', '.join(a['scopes'])}]"
+            for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"], a["why"]))]
 
 
 def stage_text(p: dict[str, Any]) -> str:

@@ -65,3 +65,20 @@ def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target
     print_summary(doc, Console(file=out, width=200))
     assert "fix what stopped churn being read" in out.getvalue()
     assert "add a churn target" not in out.getvalue()
+
+
+def test_members_assumed_for_different_reasons_are_listed_under_their_own_reasons(tmp_path):
+    """Two repositories whose history could not be read: each is listed under its own reason,
+    never under the other's, and the organisation under the reason naming both."""
+    from reports.view import assumptions
+
+    lock = [{"signal": "env.lockfile", "locator": "git+file:///r@1#uv.lock:1"}]
+    targets = [build_target({"name": name, "kind": "facts", "facts": lock, "fail": "bad object"})
+               for name in ("churn", "fraud")]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    lines = [line for line in assumptions(doc["placements"]) if line.startswith("Version control")]
+    why = {line.rsplit(" [", 1)[1].rstrip("]"): line.rsplit(" [", 1)[0] for line in lines}
+    assert set(why) == {"target churn", "target fraud", "organisation"}, lines
+    assert "could not observe churn —" in why["target churn"]
+    assert "could not observe fraud —" in why["target fraud"]
+    assert "could not observe churn, fraud" in why["organisation"]
