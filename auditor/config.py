@@ -34,6 +34,13 @@ DEFAULT_CONFIG = "audit.yaml"
 PATH_KEYS = frozenset({"path", "snapshot", "kubeconfig"})
 PATH_SUFFIXES = ("_file", "_dir", "_path")
 
+#: keys whose values name things (a repository's folder, its team, a cluster context, a
+#: region): a ``${VAR}`` expanded into one is shown as it is, since masking it would blank the
+#: report's own subjects (``team ***``, ``git+file://***/churn``). Anywhere else an expanded
+#: value may be a password, and is masked (see :func:`_expand_env`).
+NAMING_KEYS = frozenset({"name", "team", "root", "include", "exclude", "context", "contexts",
+                         "namespace", "namespaces", "region", "regions"})
+
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SCOPE = re.compile(r"^(?:org|\*|team:[^\s:]+|target:[^\s:]+)$")
 
@@ -225,15 +232,18 @@ def _expand_env(value: Any, file: str = "", lines: dict | None = None, loc: tupl
     no default is an error naming the variable and the line: an empty string would only
     surface later as a misleading error, or as none.
 
-    Every value read from the environment is registered as a secret: it is masked wherever
-    it would surface (a password put into ``ref:`` would otherwise come back in "ref '…' not
-    found")."""
+    A value read from the environment is registered as a secret, masked wherever it would
+    surface (a password put into ``ref:`` would otherwise come back in "ref '…' not found"),
+    unless its key names a thing (:data:`NAMING_KEYS`, a label, a path)."""
     if isinstance(value, str):
+        naming = _names_a_thing(loc)
+
         def expand(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             env = os.environ.get(name)
             if env:
-                register_secret(env)  # an expanded value may be a password
+                if not naming:
+                    register_secret(env)  # an expanded value may be a password
                 return env
             if default is not None:
                 return default
@@ -248,6 +258,15 @@ def _expand_env(value: Any, file: str = "", lines: dict | None = None, loc: tupl
     if isinstance(value, list):
         return [_expand_env(v, file, lines, (*loc, i)) for i, v in enumerate(value)]
     return value
+
+
+def _names_a_thing(loc: tuple) -> bool:
+    """Whether the setting at ``loc`` names a thing rather than holding a value that may be a
+    secret: a naming key, a path, or a label."""
+    keys = [k for k in loc if isinstance(k, str)]
+    if not keys:
+        return False
+    return keys[-1] in NAMING_KEYS or _is_path_key(keys[-1]) or "labels" in keys[:-1]
 
 
 def _is_path_key(key: str) -> bool:

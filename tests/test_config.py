@@ -87,6 +87,29 @@ def test_expanded_environment_values_are_registered_as_secrets(tmp_path, monkeyp
     assert "vQ8zR4nd0mPassw0rd" not in one_line("ref 'vQ8zR4nd0mPassw0rd' not found")
 
 
+def test_names_and_paths_from_the_environment_are_shown_and_other_values_masked(tmp_path, monkeypatch):
+    """``path: ${GIT_ROOT}/churn`` and ``team: ${TEAM}`` name the report's subjects: masking
+    them would give ``team ***``. A value anywhere else may be a password and stays masked."""
+    from auditor.audit import run_audit
+    from auditor.redact import one_line
+    from reports.markdown import MarkdownReport
+    from tests.repos import make_repo
+
+    make_repo(tmp_path / "srv" / "churn", {"Dockerfile": "FROM python:3.12\n"})
+    monkeypatch.setenv("AUDIT_GIT_ROOT", str(tmp_path / "srv"))
+    monkeypatch.setenv("AUDIT_TEAM", "retention")
+    monkeypatch.setenv("AUDIT_REF_TOKEN", "qW3rtyS3cr3tRef99")
+    cfg = load(write(tmp_path, "targets:\n"
+                               "  - {name: churn, kind: git, path: '${AUDIT_GIT_ROOT}/churn',\n"
+                               "     labels: {team: '${AUDIT_TEAM}'}}\n"
+                               "  - {name: a, kind: facts, fail: 'ref ${AUDIT_REF_TOKEN}'}\n"))
+    md = MarkdownReport().render(run_audit(cfg, cache_dir=tmp_path / "cache"))
+    assert "Team `retention`" in md
+    assert f"git+file://{tmp_path / 'srv' / 'churn'}@" in md
+    assert "qW3rtyS3cr3tRef99" not in one_line("ref 'qW3rtyS3cr3tRef99' not found")
+    assert "qW3rtyS3cr3tRef99" not in md
+
+
 BOMB = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
