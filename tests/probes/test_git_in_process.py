@@ -63,6 +63,7 @@ TRICKY = {
     "infra/stack.json": '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"B": '
                         '{"Type": "AWS::SageMaker::Endpoint"}}}\n',
     "data/blob.json": b'{"apiVersion": "v1"}\x00\x01binary\n',
+    "tools/compiled.py": b"import mlflow\n\x00\x01",  # binary: not searched, never read as code
     "requirements.txt": "mlflow==2.16.0\ntorch==2.4.0\n",
     ".github/workflows/ci.yml": "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
                                 "      - run: pytest\n      - run: docker build -t ghcr.io/a/b:1 .\n",
@@ -75,8 +76,11 @@ def test_a_repository_read_in_process_gives_what_git_gives_and_starts_no_git(tmp
     repo = make_repo(tmp_path / "r", TRICKY)
     (repo / "link.yaml").symlink_to("k8s/deploy.yaml")
     (repo / "out.yaml").symlink_to("/etc/passwd")
+    # git grep never searches a symlink, whatever its target's text
+    (repo / "pod.yaml").symlink_to("apiVersion: v1")
+    (repo / "serve.py").symlink_to("import bentoml")
     with git.Repo(repo) as r:
-        r.index.add(["link.yaml", "out.yaml"])
+        r.index.add(["link.yaml", "out.yaml", "pod.yaml", "serve.py"])
         # a submodule entry (a gitlink) without the submodule
         r.git.update_index("--add", "--cacheinfo", f"160000,{'1' * 40},vendor/lib")
         actor = git.Actor(*AUTHOR)
@@ -209,3 +213,22 @@ def test_the_unobserved_items_of_a_broken_file_are_the_same(tmp_path):
     items, _ = assert_same(repo, tmp_path)
     notes = [json.loads(i) for i in items if '"reason"' in i]
     assert any("k8s/bad.yaml" in json.dumps(n) for n in notes)
+
+
+def test_the_content_search_prints_what_git_grep_prints(tmp_path):
+    """Byte for byte: the files whose code imports a known tool, and every matching line of
+    the configuration files (a line is tried alone: ``steps`` and ``:`` on two lines is no
+    match, though the pattern would match across them in the whole text)."""
+    from probes.git import collect, detect
+    from probes.git.declare import Files
+
+    repo = make_repo(tmp_path / "r", {**TRICKY, "k8s/many.yaml": "kind: A\n---\nkind: B\n\n  kind: C",
+                                      "pipe.yml": "steps:\n  - script: x\n- task: y\n"})
+    ctx = ProbeContext(probe="git", cache_dir=tmp_path / "cache", fleet=50)
+    opened = open_repository(GitSettings(path=str(repo)), ctx)
+    assert opened.local is not None
+    shared = Files.union(d.files for d in detect.detectors() if d.files.grep and not d.own_grep)
+    here = in_process.grep(opened.local, in_process.list_tree(opened.local), collect._search(shared))
+    by_git = collect._grep(opened, None, shared)
+    assert here == (by_git.code, by_git.config)
+    assert b"k8s/across.yaml" not in by_git.config and b"k8s/many.yaml\x005\x00  kind: C\n" in by_git.config
