@@ -128,7 +128,7 @@ def test_a_scope_can_be_picked(page):
     section = visible_section(page)
     assert section.get_attribute("id") == "seven_stages--team--retention"
     assert "Team retention" in section.locator("h2").inner_text()
-    assert "median of 2 member(s)" in section.inner_text()
+    assert "Median of 2 member(s) (" in section.inner_text()
     section.get_by_role("link", name="Target churn").click()  # a member, picked from its team
     assert visible_section(page).get_attribute("id") == "seven_stages--target--churn"
     assert page.locator("#scope-picker").input_value() == "target--churn"

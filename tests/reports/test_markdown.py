@@ -82,3 +82,5 @@ def test_members_assumed_for_different_reasons_are_listed_under_their_own_reason
     assert "could not observe churn —" in why["target churn"]
     assert "could not observe fraud —" in why["target fraud"]
     assert "could not observe churn, fraud" in why["organisation"]
+    md = MarkdownReport().render(doc)
+    assert "\nMedian of 2 member(s) (stage 1: 2)" in md and "member(s): median" not in md
