@@ -291,6 +291,13 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
         if not settle and unread:
             settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
             reason = f"{BLIND} {', '.join(settle)} ({reason})"
+        else:
+            # one reason shared by every unknown member is the roll-up's too ("not observable
+            # from git alone (unknown for 9 of 10 projects) — add a kubernetes … target")
+            shared = {r.reason for r in members if r.status == UNKNOWN and r not in unread}
+            if len(shared) == 1 and (only := shared.pop()):
+                why, sep, advice = only.partition(" — ")
+                reason = f"{why} ({reason}){sep}{advice}"
     return CapabilityResult(scope, cap, status, cited, blind, waiver, reason, settle,
                             {s: counts[s] for s in STATUSES},
                             all(r.satisfied for r in members))

@@ -84,3 +84,23 @@ def test_members_assumed_for_different_reasons_are_listed_under_their_own_reason
     assert "could not observe churn, fraud" in why["organisation"]
     md = MarkdownReport().render(doc)
     assert "\nMedian of 2 member(s) (stage 1: 2)" in md and "member(s): median" not in md
+
+
+def test_lists_are_lists_in_markdown(tmp_path):
+    """Each version drift on its own line, and a blank line after a team's member list (a
+    line right after a list item is read as part of it, a table too)."""
+    def facts(version: str) -> list[dict]:
+        return [{"signal": "vcs.repository", "strength": "operating"},
+                {"signal": "tool.experiment_tracking", "locator": "git+file:///r@1#requirements.txt:1",
+                 "attributes": {"tool": "mlflow", "version": version}},
+                {"signal": "env.pinned_requirements", "locator": "git+file:///r@1#requirements.txt:2",
+                 "attributes": {"tool": "pandas", "version": version}}]
+    targets = [build_target({"name": f"svc{i}", "kind": "facts", "labels": {"team": f"t{i}"},
+                             "facts": facts(f"2.{i}.0")}) for i in range(2)]
+    md = MarkdownReport().render(run_audit(AuditConfig(targets=targets), cache_dir=tmp_path))
+    drift = md.split("**Version drift**", 1)[1].split("\n## ", 1)[0]
+    items = [line for line in drift.splitlines() if line.startswith("- ")]
+    assert len(items) >= 2 and all(line.count(" (") <= 4 for line in items), drift
+    team = md.split("## Team `t0`", 1)[1]
+    members = team.split("\n- Target `svc0`: stage", 1)[1].split("\n", 2)
+    assert members[1] == "", team[:400]
