@@ -13,6 +13,7 @@ or organisation without projects is judged on its pooled evidence.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ CITE_LIMIT = 25
 #: how an unknown's reason starts when a source failed: its ``settle_with`` then names the
 #: targets to make readable, not target kinds to add
 BLIND = "could not observe"
+#: how a roll-up's reason counts its unknown members, in parentheses after the shared reason
+UNKNOWN_COUNT = re.compile(r" \(unknown for \d+ of \d+ projects\)")
 BLIND_LIMIT = 10
 
 __all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResult",

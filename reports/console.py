@@ -32,7 +32,7 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
     shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
     for p in shown:
         if p["basis"] == "members":
-            console.print(f"{_scope_name(p['scope'])}: {view.rollup_line(p)}")
+            console.print(f"{_scope_name(p['scope'])}: {view.rollup_line(p)}", markup=False)
         elif p["basis"] == "pooled":
             console.print(f"{_scope_name(p['scope'])}: no project of its own; judged on the pooled "
                           f"evidence of its sources")
@@ -40,7 +40,7 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
     if notes:
         console.print("\n* provisional — placed assuming what could not be seen:")
         for note in notes:
-            console.print(f"  {note}")
+            console.print(f"  {note}", markup=False)  # "[team a, target b]" is text, not markup
     org = next((p for p in assessment["placements"]
                 if p["framework"] == primary["id"] and p["scope"]["kind"] == "org"), None)
     if org and org["blockers"]:

@@ -71,7 +71,11 @@ def rollup_line(p: dict[str, Any]) -> str:
 def assumptions(placements: list[dict[str, Any]]) -> list[str]:
     """One line per assumed capability and reason across provisional placements: what was
     assumed, for whom, why, and which source would settle it. Members assumed for different
-    reasons get a line each, so no member is shown under another's reason."""
+    reasons get a line each, so no member is shown under another's reason; a roll-up's count
+    of unknown members is left out (it is in the roll-up's own section), so a team and its
+    projects assumed for one reason share a line."""
+    from auditor.engine import UNKNOWN_COUNT
+
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for p in placements:
         if not p.get("provisional"):
@@ -79,7 +83,7 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
         for a in p["assumed"]:
             settle = (f" — {settle_phrase(a['reason'], a['settle_with'], named=False)}"
                       if a["settle_with"] else "")
-            why = (a["reason"].split(" — ")[0] if a["reason"] else "unknown") + settle
+            why = (UNKNOWN_COUNT.sub("", a["reason"].split(" — ")[0]) if a["reason"] else "unknown") + settle
             entry = seen.setdefault((a["capability"], why), {**a, "why": why, "scopes": []})
             entry["scopes"].append(scope_plain(p["scope"]))
     return [f"{a['title']} (stage {a['stage']}): {a['why']} [{', '.join(a['scopes'])}]"

@@ -85,6 +85,17 @@ def test_members_assumed_for_different_reasons_are_listed_under_their_own_reason
     md = MarkdownReport().render(doc)
     assert "\nMedian of 2 member(s) (stage 1: 2)" in md and "member(s): median" not in md
 
+    import io
+
+    from rich.console import Console
+
+    from reports.console import print_summary
+
+    out = io.StringIO()
+    print_summary(doc, Console(file=out, width=300))
+    assert "being read (see not observed) to settle it [target churn]" in out.getvalue()
+    assert "[organisation]" in out.getvalue()  # the scopes are text, never taken for markup
+
 
 def test_lists_are_lists_in_markdown(tmp_path):
     """Each version drift on its own line, and a blank line after a team's member list (a
