@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import platform
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -260,7 +259,7 @@ def assess(
             "id": str(uuid.uuid4()),
             "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "duration_seconds": 0.0,
-            "host": socket.gethostname(),
+            "host": platform.node(),  # gethostname(), without importing socket
             "user": _user(),
             "python": platform.python_version(),
             "config": "<arguments>",

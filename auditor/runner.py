@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from auditor import processes
-from auditor.discovery import Undiscovered
 from auditor.evidence import Evidence, Holdings, Unobserved
 from auditor.probe import Policy, Probe, ProbeCancelled, ProbeContext, Target
 from auditor.redact import one_line
@@ -216,7 +215,10 @@ def run_tasks(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task], None] 
 
 
 def collect(probe: Probe, target: Target, ctx: ProbeContext):
-    if isinstance(target.settings, Undiscovered):  # a discovery that failed: nothing to read
+    # settings can be Undiscovered (a discovery that failed: nothing to read) only where
+    # auditor.discovery was imported: a run without discovery does not import it for this
+    discovery = sys.modules.get("auditor.discovery")
+    if discovery is not None and isinstance(target.settings, discovery.Undiscovered):
         target.settings.fail()
     return probe.collect(target, ctx)
 
@@ -240,7 +242,7 @@ def run_probes(
     task's outcome is handed over as soon as it finishes and not kept: the result then holds
     timings only, so a fleet's evidence never sits in memory at once. ``executor``: where the
     work runs (see :mod:`auditor.executors`; ``auto`` picks processes or threads)."""
-    from auditor import executors, redact
+    from auditor import executors, redact, startup
 
     now = now or datetime.now(UTC)
     jobs = jobs or default_jobs()
@@ -252,6 +254,7 @@ def run_probes(
     where = executors.resolve(executor, jobs, len(runs))
     for probe in {type(p): p for _, p in pairs}.values():
         prepare(probe)  # heavy imports, once, before any probe thread or worker starts
+    startup.release_gc()  # start-up is over (the collector is held by the CLI until now)
     outcomes: dict[int, Outcome] = {}
 
     def done(index: int, out: Outcome) -> None:

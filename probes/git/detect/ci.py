@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from auditor.refs import model_key, parse_image
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import ML_KINDS, classify, image_refs
@@ -121,7 +122,7 @@ def _system_by_content(text: str) -> str | None:
     return None
 
 
-_MAKE_RUN = re.compile(r"\bmake\s+(?:-\S+\s+)*([A-Za-z0-9_.-]+)")
+_MAKE_RUN = lazy(r"\bmake\s+(?:-\S+\s+)*([A-Za-z0-9_.-]+)")
 
 
 def _make_targets(scan: Scan) -> dict[str, str]:
@@ -233,8 +234,8 @@ def _first_word(text: str) -> str:
     return m.group(0) if m else "scanner"
 
 
-_SETUP = re.compile(r"^(\S+\s+)?(actions/(checkout|setup-\w+|cache|upload-artifact|download-artifact)"
-                    r"\S*|(python -m )?pip install[^&;|]*|apt-get[^&;|]*|npm (ci|install))\s*$")
+_SETUP = lazy(r"^(\S+\s+)?(actions/(checkout|setup-\w+|cache|upload-artifact|download-artifact)"
+              r"\S*|(python -m )?pip install[^&;|]*|apt-get[^&;|]*|npm (ci|install))\s*$")
 _WORK = {"test", "build_image", "train", "evaluate", "deploy", "data_validation", "monitor"}
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from auditor.catalog import Taxonomy, Tool, taxonomy
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from auditor.refs import model_key
 from probes.git.declare import Detector, Files
 from probes.git.detect import code_ast
@@ -291,7 +292,7 @@ def yield_cdk(scan: Scan, res: FileResult, src: Source, use, lines: list[str]) -
         res.evidence.append(ev)
 
 
-_ROUTE = re.compile(r"(^|\.)(route|get|post|put|api_route|add_url_rule|websocket)$")
+_ROUTE = lazy(r"(^|\.)(route|get|post|put|api_route|add_url_rule|websocket)$")
 
 
 def _entry_points(scan: Scan, res: FileResult, src: Source, mods: list[ast.Module], found,

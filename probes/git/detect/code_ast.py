@@ -23,10 +23,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-_LEXER = re.compile(  # the lookahead lets the engine skip to quotes and '#' quickly
+from auditor.lazyre import lazy
+
+_LEXER = lazy(  # the lookahead lets the engine skip to quotes and '#' quickly
     r"(?=[\"'#rRbBuUfF])(?:(?P<str>(?:\b[rRbBuUfF]{1,2})?(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"
     r"\"(?:\\.|[^\"\\\n])*\"))|(?P<com>#[^\n]*))")
-_NOT_NEWLINE = re.compile(r"[^\n]")
+_NOT_NEWLINE = lazy(r"[^\n]")
 
 
 def mask(source: str) -> str:
@@ -43,7 +45,7 @@ def mask(source: str) -> str:
 
 
 #: an import statement in masked text (parenthesised name lists may span lines)
-IMPORT_STATEMENT = re.compile(
+IMPORT_STATEMENT = lazy(
     r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]"
     r"(?:[^\n\\]|\\\n)*)", re.M)
 

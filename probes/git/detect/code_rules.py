@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auditor.lazyre import lazy
 from probes.git.detect.code_ast import Use
 
 
@@ -31,7 +32,7 @@ class Rule:
     def __post_init__(self) -> None:
         for name in ("path", "keyword", "key", "unless"):
             value = getattr(self, name)
-            object.__setattr__(self, f"_{name}", re.compile(value) if value else None)
+            object.__setattr__(self, f"_{name}", lazy(value) if value else None)
 
     def path_matches(self, path: str) -> bool:
         rx = self._path  # type: ignore[attr-defined]

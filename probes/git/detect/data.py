@@ -8,11 +8,10 @@ are the checks."""
 
 from __future__ import annotations
 
-import configparser
-import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from auditor.redact import redact
 from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
@@ -29,6 +28,8 @@ def detect(scan: Scan) -> Iterator[Evidence]:
         text = scan.text(entry)
         if text is None:
             continue
+        import configparser  # only for a repository with a DVC config
+
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
             parser.read_string(text)
@@ -95,7 +96,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
         yield scan.ev("feature_store.definition", C, entry.path, 1, tool="feast", source="project")
 
 
-_GX_CHECK = re.compile(r"(^|/)(gx|great_expectations)/(checkpoints|expectations)/.+\.(ya?ml|json)$")
+_GX_CHECK = lazy(r"(^|/)(gx|great_expectations)/(checkpoints|expectations)/.+\.(ya?ml|json)$")
 
 
 def _line(text: str, section: str) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
-import configparser
 import re
 from collections.abc import Iterable, Iterator
 
 from auditor.catalog import normalise_package, taxonomy
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from probes.git.declare import Detector, Files
 from probes.git.scan import Declared, Scan
 from probes.git.tree import Entry
@@ -22,8 +22,8 @@ _DEV_WORDS = frozenset({"dev", "develop", "development", "test", "tests", "testi
                         "linting", "docs", "doc", "ci", "style", "typing", "format", "mypy",
                         "flake8", "devcontainer", "pre", "commit", "notebook", "notebooks"})
 
-_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-_PIN = re.compile(r"^(===?)\s*([^\s,;*]+)\s*$")
+_REQ = lazy(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+_PIN = lazy(r"^(===?)\s*([^\s,;*]+)\s*$")
 
 
 def is_requirements(e: Entry) -> bool:
@@ -189,6 +189,8 @@ def _setup_cfg(scan: Scan, entry: Entry) -> Iterator[Evidence]:
     text = scan.text(entry)
     if text is None:
         return
+    import configparser  # only for a repository with a setup.cfg
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)

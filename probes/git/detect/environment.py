@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from auditor.refs import parse_image
 from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
@@ -97,10 +98,10 @@ def _lock_versions(scan: Scan, entry: Entry) -> None:
                 scan.locked_versions.setdefault(name, str(pkg["version"]))
 
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I)
-_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)", re.I)
-_SERVE_CMD = re.compile(r"mlflow\s+models\s+serve|bentoml\s+serve|torchserve|uvicorn|gunicorn|"
-                        r"tritonserver|seldon|mlserver\s+start|kserve", re.I)
+_FROM = lazy(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I)
+_ARG = lazy(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)", re.I)
+_SERVE_CMD = lazy(r"mlflow\s+models\s+serve|bentoml\s+serve|torchserve|uvicorn|gunicorn|"
+                  r"tritonserver|seldon|mlserver\s+start|kserve", re.I)
 
 
 def _dockerfile(scan: Scan, entry: Entry) -> Iterator[Evidence]:

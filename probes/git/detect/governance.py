@@ -12,16 +12,17 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
 from probes.git.tree import Entry
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
-_CARD_NAME = re.compile(r"(^|/)(model[_-]?card[\w.-]*|modelcard[\w.-]*)\.(md|rst|ya?ml|json|txt)$", re.I)
-_CARD_SECTIONS = re.compile(r"intended use|limitations?|training data|evaluation|metrics|"
-                            r"ethical considerations|caveats|model details|bias|out-of-scope", re.I)
-_SECURITY_HOOKS = re.compile(r"detect-secrets|gitleaks|bandit|trufflehog|safety|pip-audit|semgrep")
+_CARD_NAME = lazy(r"(^|/)(model[_-]?card[\w.-]*|modelcard[\w.-]*)\.(md|rst|ya?ml|json|txt)$", re.I)
+_CARD_SECTIONS = lazy(r"intended use|limitations?|training data|evaluation|metrics|"
+                      r"ethical considerations|caveats|model details|bias|out-of-scope", re.I)
+_SECURITY_HOOKS = lazy(r"detect-secrets|gitleaks|bandit|trufflehog|safety|pip-audit|semgrep")
 
 
 def detect(scan: Scan) -> Iterator[Evidence]:
@@ -61,7 +62,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
                       source="dependency-updates")
 
 
-TEST_NAME = re.compile(r"(^|/)(test_[^/]*|tests_[^/]*|[^/]*_tests?)\.py$")
+TEST_NAME = lazy(r"(^|/)(test_[^/]*|tests_[^/]*|[^/]*_tests?)\.py$")
 MAX_TEST_READS = 200  # test files read, at most, to find one that holds a test
 
 

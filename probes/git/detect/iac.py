@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
+from auditor.lazyre import lazy
 from auditor.rules import classify_text, starts_remediation, words
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import classify
@@ -27,7 +28,7 @@ from probes.git.yamlines import LDict, load_json, load_yaml
 C, D = Strength.CONFIGURED, Strength.DECLARED
 
 #: (regex over the normalised resource type, signal); normalised: lower case, '::' and '.' → '_'
-TYPE_SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), s) for p, s in (
+TYPE_SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = tuple((lazy(p), s) for p, s in (
     (r"sagemaker_endpoint$|vertex_ai_endpoint|machine_learning_(online|inference)_?endpoint|"
      r"onlineendpoints|online_endpoint", "serving.deployment"),
     (r"appautoscaling_(target|policy)|applicationautoscaling_(scalabletarget|scalingpolicy)",
@@ -60,8 +61,8 @@ TYPE_SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), s)
 ))
 
 #: scheduled rules and jobs: the schedule is read from the block
-_SCHEDULES = re.compile(r"cloudwatch_event_rule|events_rule$|scheduler_schedule$|cloud_scheduler_job|"
-                        r"kubernetes_cron_job")
+_SCHEDULES = lazy(r"cloudwatch_event_rule|events_rule$|scheduler_schedule$|cloud_scheduler_job|"
+                  r"kubernetes_cron_job")
 
 #: CDK construct (``aws_cdk.<module>.<Class>``, Python or TypeScript) → signal
 CDK_CONSTRUCTS: dict[str, str] = {
@@ -128,7 +129,7 @@ def detect(scan: Scan) -> Iterator[Evidence]:
 
 # --- Terraform and Bicep ---------------------------------------------------------------------
 
-_HCL_COMMENT = re.compile(r'("(?:\\.|[^"\\\n])*")|#[^\n]*|//[^\n]*|/\*[\s\S]*?\*/')
+_HCL_COMMENT = lazy(r'("(?:\\.|[^"\\\n])*")|#[^\n]*|//[^\n]*|/\*[\s\S]*?\*/')
 
 
 def _uncomment(text: str) -> str:
@@ -179,9 +180,9 @@ def _bicep(scan: Scan, entry: Entry, text: str) -> Iterator[Evidence]:
                       resource_types=sorted(set(found))[:20], resources=len(found))
 
 
-_OFF = re.compile(r"\b(is_enabled|enabled|enable_logging|isEnabled|IsLogging|Enabled|EnableLogging)"
-                  r"['\"]?\s*[:=]\s*['\"]?false\b|\b(state|State)['\"]?\s*[:=]\s*['\"]?DISABLED\b|"
-                  r"^\s*count\s*=\s*0\s*$", re.I | re.M)
+_OFF = lazy(r"\b(is_enabled|enabled|enable_logging|isEnabled|IsLogging|Enabled|EnableLogging)"
+            r"['\"]?\s*[:=]\s*['\"]?false\b|\b(state|State)['\"]?\s*[:=]\s*['\"]?DISABLED\b|"
+            r"^\s*count\s*=\s*0\s*$", re.I | re.M)
 
 
 def disabled(block: str) -> bool:
@@ -229,7 +230,7 @@ def _resource(scan: Scan, path: str, line: int, tool: str, rtype: str, name: str
 
 # --- CloudFormation -------------------------------------------------------------------------
 
-CLOUDFORMATION = re.compile(r"AWSTemplateFormatVersion|Type\"?\s*:\s*[\"']?AWS::")
+CLOUDFORMATION = lazy(r"AWSTemplateFormatVersion|Type\"?\s*:\s*[\"']?AWS::")
 
 
 def _cloudformation(scan: Scan, entry: Entry) -> Iterator[Evidence]:
@@ -304,8 +305,8 @@ def _json_line(lines: list[str], key: str) -> int:
 
 # --- CDK in TypeScript ----------------------------------------------------------------------
 
-_TS_MASK = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`")
-_TS_IMPORT = re.compile(r"^\s*import\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\})\s+from\s+['\"]([^'\"]+)['\"]", re.M)
+_TS_MASK = lazy(r"//[^\n]*|/\*[\s\S]*?\*/|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`")
+_TS_IMPORT = lazy(r"^\s*import\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\})\s+from\s+['\"]([^'\"]+)['\"]", re.M)
 
 
 def _mask_ts(text: str) -> str:

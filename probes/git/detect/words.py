@@ -4,22 +4,22 @@ split at ``_ - . /`` and camelCase first, so ``server`` is not ``serve``, ``cons
 
 from __future__ import annotations
 
-import re
+from auditor.lazyre import lazy
 
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_CAMEL = lazy(r"([a-z0-9])([A-Z])")
+_NON_WORD = lazy(r"[^a-z0-9]+")
 
 #: what a schedule runs, when it trains (``training data`` is data, not training)
-TRAINS = re.compile(r"\b(re)?train(s|ing|er)?\b(?! (data|dataset|datasets|set|stats|statistics|"
-                    r"baseline|split|path|uri|table)\b)|\bfit\b|\bmodel build\b")
+TRAINS = lazy(r"\b(re)?train(s|ing|er)?\b(?! (data|dataset|datasets|set|stats|statistics|"
+              r"baseline|split|path|uri|table)\b)|\bfit\b|\bmodel build\b")
 #: a workload that serves predictions
-SERVES = re.compile(r"\b(models?|serve|serving|predict|predictor|prediction|predictions|inference|"
-                    r"infer|score|scoring|scorer|bentoml|triton|tritonserver|torchserve|kserve|"
-                    r"seldon|mlserver|invocations)\b")
+SERVES = lazy(r"\b(models?|serve|serving|predict|predictor|prediction|predictions|inference|"
+              r"infer|score|scoring|scorer|bentoml|triton|tritonserver|torchserve|kserve|"
+              r"seldon|mlserver|invocations)\b")
 #: workloads that are not model serving even when named after models (trackers, UIs, stores)
-NOT_SERVING = re.compile(r"\b(mlflow server|tracking|webserver|web server|airflow|jupyter|"
-                         r"jupyterhub|jupyterlab|notebook|notebooks|postgres|postgresql|mysql|"
-                         r"redis|minio|grafana|prometheus|dashboard|registry ui|ui|db|database)\b")
+NOT_SERVING = lazy(r"\b(mlflow server|tracking|webserver|web server|airflow|jupyter|"
+                   r"jupyterhub|jupyterlab|notebook|notebooks|postgres|postgresql|mysql|"
+                   r"redis|minio|grafana|prometheus|dashboard|registry ui|ui|db|database)\b")
 
 
 def words(text: str) -> str:
