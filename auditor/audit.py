@@ -99,6 +99,8 @@ class MemorySink:
 
 @dataclass
 class CollectStats:
+    """What one :func:`collect` gathered (for its summary line) and where its probes ran."""
+
     targets: int = 0
     evidence: int = 0
     unobserved: int = 0

@@ -214,7 +214,9 @@ def _deliver(assessment, out, formats, known, hdir, console, fail_under, strict)
         for f in dict.fromkeys(formats):
             report = known[f].obj()
             rendered[report.filename] = report.render(assessment)
-        installed = [getattr(item.obj, "filename", "") for item in known.values() if item.obj]
+        def installed() -> list[str]:
+            return [getattr(item.obj, "filename", "") for item in known.values() if item.obj]
+
         written = output.replace_reports(out, rendered, installed)
         if hdir is not None:
             output.append_history(hdir, assessment)

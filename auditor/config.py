@@ -98,6 +98,8 @@ class ConfigModel(_Strict):
 
 @dataclass
 class AuditConfig:
+    """A loaded configuration: targets built and validated, policy, settings and waivers."""
+
     targets: list[Target]
     policy: Policy = field(default_factory=Policy)
     settings: SettingsModel = field(default_factory=SettingsModel)

@@ -53,6 +53,8 @@ class Fact:
 
 @dataclass
 class CapabilityResult:
+    """A capability's status for one scope, with the evidence cited and what was not observed."""
+
     scope: Scope
     capability: Capability
     status: str

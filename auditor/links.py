@@ -15,6 +15,8 @@ _KIND = {"commit": "commit", "image": "image", "image-digest": "image", "model":
 
 @dataclass(frozen=True)
 class Link:
+    """A reference from one piece of evidence to another (a commit, an image, a model) resolved."""
+
     kind: str          # commit | image | model
     key: str
     source: Evidence   # what refers

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,28 +55,46 @@ def write_atomic(path: Path, text: str | bytes, durable: bool = True) -> None:
         raise
 
 
-def replace_reports(out: Path, rendered: Mapping[str, str | bytes], known: Iterable[str] = ()) -> list[Path]:
+def replace_reports(out: Path, rendered: Mapping[str, str | bytes],
+                    known: Iterable[str] | Callable[[], Iterable[str]] = ()) -> list[Path]:
     """Write this run's reports into ``out`` and remove the report files an earlier run
     wrote there that this run does not (named in the previous manifest, or the file name of
     any installed format), so no stale report contradicts a fresh one. Only plain file names
-    directly inside ``out`` are ever removed; history and anything else stay."""
+    directly inside ``out`` are ever removed; history and anything else stay.
+
+    ``known`` may be a function giving the installed formats' file names: it is called only
+    when ``out`` holds a file this run did not write (knowing every format's file name means
+    importing every report module)."""
     written = []
     for name, text in rendered.items():
         path = out / name
         write_atomic(path, text)
         written.append(path)
     manifest = out / MANIFEST
-    earlier: set[str] = set(known)
     try:
-        listed = json.loads(manifest.read_text()).get("reports", [])
-        earlier |= {n for n in listed if isinstance(n, str)}
-    except (OSError, ValueError, AttributeError):
-        pass
-    for name in sorted(earlier - set(rendered)):
-        stale = out / name
-        if _BARE_NAME.match(name) and name != MANIFEST and stale.is_file() and not stale.is_symlink():
-            stale.unlink(missing_ok=True)
-    write_atomic(manifest, json.dumps({"reports": sorted(rendered)}, indent=1) + "\n")
+        previous = manifest.read_text()
+    except (OSError, ValueError):
+        previous = None
+    try:
+        with os.scandir(out) as listing:  # plain files, not links: the only ones ever removed
+            others = {e.name for e in listing if e.is_file(follow_symlinks=False)}
+    except FileNotFoundError:  # nothing rendered, nothing there
+        others = set()
+    others -= {*rendered, MANIFEST}
+    earlier: set[str] = set()
+    if others:
+        earlier |= set(known() if callable(known) else known)
+        try:
+            listed = json.loads(previous or "").get("reports", [])
+            earlier |= {n for n in listed if isinstance(n, str)}
+        except (ValueError, AttributeError):
+            pass
+    for name in sorted(earlier & others):
+        if _BARE_NAME.match(name):
+            (out / name).unlink(missing_ok=True)
+    text = json.dumps({"reports": sorted(rendered)}, indent=1) + "\n"
+    if text != previous:  # the same reports as last time: the manifest already says so
+        write_atomic(manifest, text)
     return written
 
 

@@ -67,6 +67,9 @@ class Settings(BaseModel):
 
 @dataclass(frozen=True)
 class Target:
+    """One thing to audit: its name, its kind (which probe reads it), labels (``team``) and the
+    probe's validated settings."""
+
     name: str
     kind: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -125,6 +128,9 @@ def make_evidence(target: str, signal: str, strength: Strength | str, locator: s
 
 @dataclass
 class ProbeContext:
+    """What a probe is given for one target: the clock, timeout and cancellation, the policy, the
+    cache folder and the logger."""
+
     probe: str
     cache_dir: Path
     policy: Policy = field(default_factory=Policy)

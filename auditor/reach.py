@@ -21,6 +21,8 @@ from auditor.probe import Target
 
 @dataclass(frozen=True)
 class Scope:
+    """What a result is about: a target, a team or the organisation."""
+
     kind: str  # target | team | org
     name: str
 
@@ -55,6 +57,8 @@ class Reach:
 
 @dataclass(frozen=True)
 class Subjects:
+    """Everything judged in one audit and the evidence each one reaches (see :func:`plan`)."""
+
     projects: dict[str, Reach]             # project target name → reach
     teams: dict[str, list[str]]            # team → its project names (may be empty)
     pooled: dict[Scope, Reach]             # teams/organisation with no project: pooled reach

@@ -37,6 +37,9 @@ log = logging.getLogger("mlops_auditor.runner")
 
 @dataclass
 class Task:
+    """One probe's work on one target, run in its own thread: what it yielded so far, its timing
+    and its error."""
+
     target: Target
     probe: Probe
     work: Callable[[Probe, Target, ProbeContext], Any]
@@ -51,6 +54,8 @@ class Task:
 
 @dataclass
 class RunResult:
+    """What :func:`run_probes` gives back, in the order of the pairs it was given."""
+
     evidence: list[Evidence] = field(default_factory=list)
     unobserved: list[Unobserved] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)

@@ -108,6 +108,9 @@ def warm() -> None:
 
 @dataclass(frozen=True)
 class Matcher:
+    """One condition of a capability: evidence of a signal, at least this strong, with these
+    attributes, this many times."""
+
     signal: str
     strength: Strength = Strength.DECLARED
     where: tuple[tuple[str, Any], ...] = ()
@@ -146,6 +149,9 @@ def _alternatives(raw: list[Any] | None) -> tuple[Alternative, ...]:
 
 @dataclass(frozen=True)
 class Capability:
+    """A capability of the catalog: when it is met or partial (alternatives of matchers), and
+    what to do next."""
+
     id: str
     title: str
     description: str
@@ -162,6 +168,8 @@ class Capability:
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of a framework: the capabilities it requires (a gate's first)."""
+
     number: int
     name: str
     requires: tuple[str, ...]
@@ -174,6 +182,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class Framework:
+    """A maturity model: its stages, lowest first."""
+
     id: str
     title: str
     description: str
@@ -183,6 +193,8 @@ class Framework:
 
 @dataclass(frozen=True)
 class Tool:
+    """A tool of the taxonomy: its categories and the packages and imports that show it."""
+
     name: str
     categories: tuple[str, ...]
     packages: tuple[str, ...] = ()
@@ -191,6 +203,8 @@ class Tool:
 
 @dataclass
 class Taxonomy:
+    """The tool taxonomy, indexed by name, package and import."""
+
     categories: dict[str, str] = field(default_factory=dict)
     tools: dict[str, Tool] = field(default_factory=dict)
     by_package: dict[str, Tool] = field(default_factory=dict)

@@ -29,6 +29,8 @@ C, D = Strength.CONFIGURED, Strength.DECLARED
 
 @dataclass
 class Step:
+    """One step of a CI job: its text is what it is classified by."""
+
     job: str
     line: int
     text: str  # name + command + action, for classification
@@ -37,6 +39,8 @@ class Step:
 
 @dataclass
 class Workflow:
+    """One CI workflow or pipeline file: how it is triggered, its steps and approvals."""
+
     system: str
     path: str
     line: int = 1

@@ -12,21 +12,22 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from auditor.catalog import Taxonomy, Tool, taxonomy
 from auditor.evidence import Evidence, Strength
 from auditor.lazyre import lazy
 from auditor.refs import model_key
 from probes.git.declare import Detector, Files
-from probes.git.detect import code_ast
-from probes.git.detect.code_rules import RULES, USES, boto3_tool
-from probes.git.detect.code_source import Source, parse, read_source
 from probes.git.detect.iac import CDK_CONSTRUCTS, cdk_evidence
 from probes.git.detect.words import serves, trains
 from probes.git.gitcmd import GitError
 from probes.git.scan import Scan, pathspec
 from probes.git.source import Repo
 from probes.git.tree import Entry
+
+if TYPE_CHECKING:  # the reading and matching modules are imported once a file is read
+    from probes.git.detect.code_source import Source
 
 C, D = Strength.CONFIGURED, Strength.DECLARED
 CODE_GLOBS = ("*.py", "*.ipynb")
@@ -99,6 +100,8 @@ def candidates(scan: Scan, out: bytes) -> list[str]:
 
 @dataclass
 class FileResult:
+    """What one candidate Python file or notebook shows."""
+
     tools: dict[str, int] = field(default_factory=dict)  # tool → first import line (confirmed)
     unconfirmed: dict[str, int] = field(default_factory=dict)  # imports not yet checked for strings
     used: dict[tuple[str, str], int] = field(default_factory=dict)  # (tool, category) → line
@@ -109,6 +112,8 @@ class FileResult:
 def tool_of(path: str) -> str | None:
     """The known tool a resolved path belongs to (``aws:<service>`` for other boto3 clients)."""
     if path.startswith("boto3."):
+        from probes.git.detect.code_rules import boto3_tool
+
         return boto3_tool(path)
     tool = taxonomy().tool_for_import(path.replace("()", ""))
     return tool.name if tool else None
@@ -139,6 +144,9 @@ def _tool_imports(src: Source, modules: list[tuple[int, str]]) -> dict[str, int]
 
 def confirmed_imports(scan: Scan, entry: Entry, text: str, src: Source | None = None) -> dict[str, int]:
     """Tools a file really imports (import statements outside strings and comments)."""
+    from probes.git.detect import code_ast
+    from probes.git.detect.code_source import read_source
+
     src = src or read_source(scan, entry, text)
     if src is None:
         return {}
@@ -149,6 +157,10 @@ def confirmed_imports(scan: Scan, entry: Entry, text: str, src: Source | None = 
 def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult:
     """One candidate file. A file that never calls what it imports (on its raw text) stops
     early: its imports are confirmed later, and only if they would show something new."""
+    from probes.git.detect import code_ast
+    from probes.git.detect.code_rules import RULES, USES
+    from probes.git.detect.code_source import parse, read_source
+
     res = FileResult()
     src = res.source = read_source(scan, entry, text)
     if src is None:
@@ -263,8 +275,9 @@ def _attrs(signal: str, use, lines: list[str]) -> dict | None:
         kw = use.keywords
         if any(kw.get(k) is False for k in ("enabled", "is_enabled")) or kw.get("is_paused_upon_creation") is True:
             return None
-        text = code_ast.segment(lines, use.scope)
-        return {"trains": _trains(text)}
+        from probes.git.detect.code_ast import segment
+
+        return {"trains": _trains(segment(lines, use.scope))}
     return {}
 
 
@@ -274,8 +287,10 @@ def _trains(text: str) -> bool:
 
 def yield_cdk(scan: Scan, res: FileResult, src: Source, use, lines: list[str]) -> None:
     """Python CDK constructs, read with the IaC detector's construct table."""
+    from probes.git.detect.code_ast import segment
+
     construct = use.path.removeprefix("aws_cdk.").replace("()", "")
-    statement = code_ast.segment(lines, use.node)
+    statement = segment(lines, use.node)
     signal = CDK_CONSTRUCTS.get(construct)
     schedule = use.keywords.get("schedule")
     if signal is None and isinstance(schedule, str) and "aws_events.Schedule." in schedule:
@@ -308,7 +323,9 @@ def _entry_points(scan: Scan, res: FileResult, src: Source, mods: list[ast.Modul
                 emit("serving.deployment", use.line, f"{route} {name}".strip(), tool=tool_of(use.path),
                      kind="web_api")
                 return
-    funcs = {f.name: f for f in code_ast.functions(mods)}
+    from probes.git.detect.code_ast import functions
+
+    funcs = {f.name: f for f in functions(mods)}
     invokes = [u for u in found if u.path.endswith(("invoke_endpoint", "invoke_endpoint_async"))]
     handlers = [f for n, f in funcs.items() if n.endswith("handler") and len(f.args.args) == 2]
     if handlers and invokes:

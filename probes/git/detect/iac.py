@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
 from auditor.lazyre import lazy
-from auditor.rules import classify_text, starts_remediation, words
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import classify
 from probes.git.detect.words import serves, trains
@@ -192,6 +191,8 @@ def disabled(block: str) -> bool:
 
 def _resource(scan: Scan, path: str, line: int, tool: str, rtype: str, name: str,
               block: str, related: str = "") -> Iterator[Evidence]:
+    from auditor.rules import classify_text, starts_remediation, words  # for resources only
+
     norm = _norm(rtype)
     attrs = {"tool": tool, "resource_type": rtype, "name": name}
     if disabled(block):
@@ -378,6 +379,8 @@ def cdk_evidence(scan: Scan, path: str, line: int, construct: str, signal: str, 
                  schedule: bool = True) -> Iterator[Evidence]:
     """Evidence for one CDK construct (shared by the Python and TypeScript readers).
     ``statement``: the construct's source text, read for its settings and words."""
+    from auditor.rules import classify_text, starts_remediation, words
+
     attrs = {"tool": "cdk", "construct": construct}
     if disabled(statement):
         return

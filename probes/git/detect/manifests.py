@@ -10,7 +10,6 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength
 from auditor.refs import model_key, parse_image
-from auditor.rules import classify_rule, starts_remediation
 from probes.git.declare import Detector, Files
 from probes.git.detect.words import serves, trains
 from probes.git.scan import Scan
@@ -162,6 +161,8 @@ def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str], text: str)
 
 
 def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str, text: str) -> Iterator[Evidence]:
+    from auditor.rules import starts_remediation  # for manifests only
+
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     name = str(meta.get("name", ""))
     line = doc.line
@@ -352,6 +353,8 @@ def _flat(node: Any, depth: int = 0) -> str:
 
 
 def _prometheus_rules(scan: Scan, entry: Entry, groups: Any) -> Iterator[Evidence]:
+    from auditor.rules import classify_rule
+
     for group in groups if isinstance(groups, list) else []:
         if not isinstance(group, dict) or not isinstance(group.get("rules"), list):
             continue
@@ -371,6 +374,8 @@ def _prometheus_rules(scan: Scan, entry: Entry, groups: Any) -> Iterator[Evidenc
 
 
 def _alertmanager(scan: Scan, entry: Entry, doc: dict) -> Iterator[Evidence]:
+    from auditor.rules import starts_remediation
+
     receivers = doc.get("receivers") or []
     for i, rec in enumerate(receivers if isinstance(receivers, list) else []):
         if not isinstance(rec, dict):
