@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import catalog, registry
+from auditor.lazyre import lazy
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
 from auditor.yamlload import SafeLoader, TooDeep, check_depth
@@ -41,8 +42,8 @@ PATH_SUFFIXES = ("_file", "_dir", "_path")
 NAMING_KEYS = frozenset({"name", "team", "root", "include", "exclude", "context", "contexts",
                          "namespace", "namespaces", "region", "regions"})
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SCOPE = re.compile(r"^(?:org|\*|team:[^\s:]+|target:[^\s:]+)$")
+_VAR = lazy(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SCOPE = lazy(r"^(?:org|\*|team:[^\s:]+|target:[^\s:]+)$")
 
 
 class ConfigError(Exception):

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.lazyre import lazy
+
 #: Written into ``--out`` by every run: the report files it wrote, so the next run can
 #: remove what it no longer writes (a format dropped from the command, a plugin uninstalled).
 MANIFEST = ".mlops-audit-reports.json"
-_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_BARE_NAME = lazy(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _umask() -> int:

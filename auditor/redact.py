@@ -11,6 +11,8 @@ import re
 import threading
 from collections.abc import Callable
 
+from auditor.lazyre import lazy
+
 MASK = "***"
 
 _SECRET_NAME = (r"[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|"
@@ -31,80 +33,61 @@ def _basic_credentials(match: re.Match[str]) -> str:
     return match.group("pre") + MASK if ":" in decoded else match.group(0)
 
 
-class _Lazy:
-    """A regular expression compiled when first used: most runs meet few of the patterns
-    below, and compiling them all would cost every run some 5 ms at start-up. Two threads
-    compiling the same one at once both get a correct pattern."""
-
-    __slots__ = ("source", "flags", "_compiled")
-
-    def __init__(self, source: str, flags: int = 0) -> None:
-        self.source = source
-        self.flags = flags
-        self._compiled: re.Pattern[str] | None = None
-
-    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self._compiled = re.compile(self.source, self.flags)
-        return compiled.sub(repl, text)
-
-
 #: (needles, pattern, replacement): a pattern runs only on text holding one of its needles
 #: (lower-cased); most strings hold none and are returned untouched.
-_PATTERNS: list[tuple[tuple[str, ...], _Lazy, str | Callable[[re.Match[str]], str]]] = [
+_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # user:password@ in URLs (http, https, git, ssh, s3 ...)
-    (("://",), _Lazy(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\g<scheme>" + MASK + "@"),
+    (("://",), lazy(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\g<scheme>" + MASK + "@"),
     # token-only userinfo: https://ghp_xxx@host
-    (("://",), _Lazy(r"(?P<scheme>https?://)[^/\s:@]{16,}@"), r"\g<scheme>" + MASK + "@"),
+    (("://",), lazy(r"(?P<scheme>https?://)[^/\s:@]{16,}@"), r"\g<scheme>" + MASK + "@"),
     # webhook URLs whose path is the secret: Slack, Teams (incl. Power Automate), Discord,
     # Mattermost/Rocket.Chat/GitLab-style https://host/.../hooks/<token>
-    (("hooks.slack",), _Lazy(r"(?i)(?P<pre>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+"),
+    (("hooks.slack",), lazy(r"(?i)(?P<pre>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+"),
      r"\g<pre>" + MASK),
-    (("webhook.office",), _Lazy(r"(?i)(?P<pre>https?://[A-Za-z0-9.-]*\.webhook\.office\.com/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (("outlook.office",), _Lazy(r"(?i)(?P<pre>https?://outlook\.office(?:365)?\.com/webhook/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (("discord",), _Lazy(r"(?i)(?P<pre>https?://(?:[a-z0-9-]+\.)*discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)"
+    (("webhook.office",), lazy(r"(?i)(?P<pre>https?://[A-Za-z0-9.-]*\.webhook\.office\.com/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (("outlook.office",), lazy(r"(?i)(?P<pre>https?://outlook\.office(?:365)?\.com/webhook/)[^\s'\"<>]+"), r"\g<pre>" + MASK),
+    (("discord",), lazy(r"(?i)(?P<pre>https?://(?:[a-z0-9-]+\.)*discord(?:app)?\.com/api/(?:v\d+/)?webhooks/)"
                 r"[^\s'\"<>]+"), r"\g<pre>" + MASK),
-    (("hook",), _Lazy(r"(?i)(?P<pre>https?://[^\s/'\"<>]+/(?:[^\s'\"<>?#/]+/)*?(?:hooks|webhooks?)/)"
+    (("hook",), lazy(r"(?i)(?P<pre>https?://[^\s/'\"<>]+/(?:[^\s'\"<>?#/]+/)*?(?:hooks|webhooks?)/)"
                 r"(?=[^\s'\"<>?#]*[0-9])(?=[^\s'\"<>?#]*[A-Za-z])[^\s'\"<>?#]{8,}"), r"\g<pre>" + MASK),
     # signed-URL and token query parameters (Azure SAS sig=, S3 presigned, ?token=, ?code= ...)
     (("sig=", "signature", "token", "auth=", "key", "code=", "passw", "secret", "credential"),
-     _Lazy(r"(?i)(?P<pre>[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|"
+     lazy(r"(?i)(?P<pre>[?&;](?:sig|signature|x-amz-signature|x-amz-security-token|"
                 r"x-amz-credential|x-goog-signature|x-goog-credential|token|access_token|"
                 r"id_token|refresh_token|private_token|auth|api_key|apikey|key|code|password|"
                 r"secret|client_secret)=)[^&\s'\"<>#]+"), r"\g<pre>" + MASK),
     # Azure connection strings
-    (("accountkey", "sharedaccess"), _Lazy(r"(?i)(?P<pre>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s'\"]+"),
+    (("accountkey", "sharedaccess"), lazy(r"(?i)(?P<pre>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)=)[^;\s'\"]+"),
      r"\g<pre>" + MASK),
     # Authorization headers (also quoted, as in JSON: "Authorization": "Basic ...")
-    (("authorization",), _Lazy(r"(?i)\b(authorization|proxy-authorization)(['\"]?)\s*[:=]\s*(['\"]?)"
+    (("authorization",), lazy(r"(?i)\b(authorization|proxy-authorization)(['\"]?)\s*[:=]\s*(['\"]?)"
                 r"(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)?\s*[^\s'\",]+"),
      r"\1\2: \3" + MASK),
-    (("bearer",), _Lazy(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + MASK),
-    (("basic",), _Lazy(r"(?i)(?P<pre>\bbasic\s+)(?P<b64>[A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
+    (("bearer",), lazy(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer " + MASK),
+    (("basic",), lazy(r"(?i)(?P<pre>\bbasic\s+)(?P<b64>[A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
     # curl -u user:password / --user user:password
-    (("curl",), _Lazy(r"(?P<pre>\bcurl\b[^\n]*?\s(?:-u\s*|--user[\s=]+)(?P<q>['\"]?)(?!\$)[^\s'\":]+:)"
+    (("curl",), lazy(r"(?P<pre>\bcurl\b[^\n]*?\s(?:-u\s*|--user[\s=]+)(?P<q>['\"]?)(?!\$)[^\s'\":]+:)"
                 r"(?!\$)[^\s'\"]+"), r"\g<pre>" + MASK),
     # well-known token shapes
-    (("gh",), _Lazy(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
-    (("github_pat",), _Lazy(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MASK),
-    (("glpat-",), _Lazy(r"\bglpat-[A-Za-z0-9_-]{16,}\b"), MASK),
-    (("xox",), _Lazy(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), MASK),
-    (("akia", "asia"), _Lazy(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
-    (("dapi",), _Lazy(r"\bdapi[a-f0-9]{32}\b"), MASK),
-    (("eyj",), _Lazy(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
-    (("private key",), _Lazy(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
+    (("gh",), lazy(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), MASK),
+    (("github_pat",), lazy(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MASK),
+    (("glpat-",), lazy(r"\bglpat-[A-Za-z0-9_-]{16,}\b"), MASK),
+    (("xox",), lazy(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), MASK),
+    (("akia", "asia"), lazy(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    (("dapi",), lazy(r"\bdapi[a-f0-9]{32}\b"), MASK),
+    (("eyj",), lazy(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),  # JWT
+    (("private key",), lazy(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"), MASK),
     # `docker login -p VALUE` and friends
-    (("login",), _Lazy(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
+    (("login",), lazy(r"(?P<pre>\blogin\b[^\n]*?\s-p\s*)(?P<q>['\"]?)(?!\$)[^\s'\"]+"), r"\g<pre>\g<q>" + MASK),
     # --password VALUE, --api-token VALUE (a flag, then its value)
-    (_SECRET_WORDS, _Lazy(r"(?i)(?P<pre>(?<![\w-])--?" + _SECRET_NAME + r"\s+)(?P<q>['\"]?)(?!\$)(?!-)[^\s'\"]{4,}"),
+    (_SECRET_WORDS, lazy(r"(?i)(?P<pre>(?<![\w-])--?" + _SECRET_NAME + r"\s+)(?P<q>['\"]?)(?!\$)(?!-)[^\s'\"]{4,}"),
      r"\g<pre>\g<q>" + MASK),
     # key=value, key: value where the key names a secret. Only these shapes: with ``=`` (or
     # ``:`` without a space) always; with ``: `` when the value is quoted or ends the line or
     # field, so prose such as "no credentials: anonymous pull refused" keeps its words.
     (
         _SECRET_WORDS,
-        _Lazy(
+        lazy(
             r"(?i)(?<![A-Za-z0-9_.-])(?P<key>" + _SECRET_NAME + r")(?P<kq>['\"]?)"
             r"(?P<sep>\s*=\s*|:(?!//)|\s*:\s+(?=['\"]|[^\s'\",}]+['\"]?\s*(?:$|[,;}\]#])))"
             r"(?P<q>['\"]?)(?P<val>(?!\$\{\{)(?!\$\()(?!\*\*\*)[^\s'\",}]{4,})",

@@ -18,16 +18,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from auditor.lazyre import lazy
+
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
                                 "registry.hub.docker.com"})
 #: tags that move with every push: a reference by one of them names no version
 MOVING_TAGS = frozenset({"latest", "master", "main"})
 
-_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
+_HEX40 = lazy(r"^[0-9a-fA-F]{40}$")
 #: template variables: ${{ x }}, ${x}, $(x), $x, {{ x }}
-_VAR = re.compile(r"\$\{\{[^}]*\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}")
-_PATH = re.compile(r"[a-z0-9._/-]+")
+_VAR = lazy(r"\$\{\{[^}]*\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}")
+_PATH = lazy(r"[a-z0-9._/-]+")
 
 
 def key_host(host: str) -> str:
