@@ -495,9 +495,9 @@ def _quick_exit(exc: SystemExit) -> None:
     removed, logging flushed, a coverage or ``atexit`` hook's file written), flushing the
     standard streams; then the status Python would give. Returns (so the caller re-raises,
     for the interpreter to exit as usual) under a profiler or tracer, which write what they
-    collected after the code they ran returns, when the status is not a plain number, on a
-    Python without these hooks, or when a stream cannot be flushed (Python reports that and
-    exits 120)."""
+    collected after the code they ran returns, under ``python -i`` (which stays), when the
+    status is not a plain number, on a Python without these hooks, or when a stream cannot be
+    flushed (Python reports that and exits 120)."""
     import atexit
     import os
     import threading
@@ -505,8 +505,9 @@ def _quick_exit(exc: SystemExit) -> None:
     code = 0 if exc.code is None else exc.code
     wait_threads = getattr(threading, "_shutdown", None)
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if (sys.gettrace() is not None or sys.getprofile() is not None or type(code) is not int
-            or not 0 <= code <= 255 or wait_threads is None or run_exit_handlers is None):
+    if (sys.gettrace() is not None or sys.getprofile() is not None or sys.flags.inspect
+            or type(code) is not int or not 0 <= code <= 255 or wait_threads is None
+            or run_exit_handlers is None):
         return
     wait_threads()
     run_exit_handlers()
