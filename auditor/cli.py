@@ -10,6 +10,10 @@ import click
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
+#: one of each path type for every option: building one looks up message translations
+_FILE = click.Path(dir_okay=False)
+_FOLDER = click.Path(file_okay=False)
+
 SAMPLE_CONFIG = """\
 # mlops-auditor configuration. Run: mlops-auditor audit --config audit.yaml
 # Every key is checked; an unknown key is an error. ${VAR} reads an environment variable,
@@ -101,10 +105,10 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("-c", "--config", "config_path", type=_FILE,
               help="audit.yaml with targets, policy, settings and waivers.")
 @click.option("-o", "--out", "out_dir", default="mlops-audit", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the reports.")
+              type=_FOLDER, help="Folder for the reports.")
 @click.option("-f", "--format", "formats", multiple=True, default=("json", "markdown"),
               show_default=True, help="Report format (repeatable).")
 @click.option("--framework", "frameworks", multiple=True,
@@ -113,7 +117,7 @@ def cli() -> None:
               help="Exit 1 when the organisation is placed below this stage (first framework).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
+@click.option("--cache-dir", type=_FOLDER, default=None, help="Clone cache folder.")
 @click.option("--history/--no-history", default=True, show_default=True,
               help="Keep a summary of each run in OUT/history and show changes since the last run.")
 @click.option("--strict", is_flag=True,
@@ -285,9 +289,9 @@ def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None,
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("-c", "--config", "config_path", type=_FILE,
               help="audit.yaml with targets, policy, settings and waivers.")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out_dir", required=True, type=_FOLDER,
               help="Folder for the evidence: one file per target and a manifest.")
 @click.option("--shard", "shard_spec", default=None, metavar="I/N",
               help="Collect only shard I of N (numbered from 1): a stable hash of each target's "
@@ -295,7 +299,7 @@ def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None,
                    "(a Kubernetes Indexed Job, 0-based).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Probes run at once (default: CPUs).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Seconds per probe and target.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Clone cache folder.")
+@click.option("--cache-dir", type=_FOLDER, default=None, help="Clone cache folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
 @_executor_option
@@ -347,12 +351,12 @@ def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir,
 @cli.command()
 @click.argument("evidence", nargs=-1, required=True)
 @click.option("-o", "--out", "out_dir", default="mlops-audit", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the reports.")
+              type=_FOLDER, help="Folder for the reports.")
 @click.option("-f", "--format", "formats", multiple=True, default=("json", "markdown"),
               show_default=True, help="Report format (repeatable).")
 @click.option("--framework", "frameworks", multiple=True,
               help="Framework id or a rubric YAML file (repeatable; default: the collect run's).")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("-c", "--config", "config_path", type=_FILE,
               help="audit.yaml whose policy, waivers, settings and target labels (teams) apply "
                    "instead of those the evidence was collected with. Its targets are not "
                    "contacted, nor their other settings read.")
@@ -461,7 +465,7 @@ def explain(capability: str) -> None:
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.argument("path", default="audit.yaml", type=click.Path(dir_okay=False))
+@click.argument("path", default="audit.yaml", type=_FILE)
 def init(path: str, force: bool) -> None:
     """Write a commented sample audit.yaml."""
     target = Path(path)

@@ -17,7 +17,6 @@ from typing import Any
 
 from auditor.evidence import Evidence, Strength
 from auditor.lazyre import lazy
-from auditor.refs import model_key, parse_image
 from probes.git.declare import Detector, Files
 from probes.git.detect.ci_classify import ML_KINDS, classify, image_refs
 from probes.git.scan import Scan
@@ -162,6 +161,8 @@ def _with_make_recipes(text: str, targets: dict[str, str]) -> str:
 
 
 def _emit(scan: Scan, wf: Workflow) -> Iterator[Evidence]:
+    from auditor.refs import model_key  # imported once a workflow is read
+
     kinds = [(s, classify(s.text)) for s in wf.steps]
     set().union(*(k for _, k in kinds)) if kinds else set()
     scheduled = "schedule" in wf.triggers
@@ -214,6 +215,8 @@ def _emit(scan: Scan, wf: Workflow) -> Iterator[Evidence]:
 
 
 def _build(scan: Scan, wf: Workflow, step: Step, attrs: dict) -> Iterator[Evidence]:
+    from auditor.refs import parse_image
+
     text = step.text
     tags = step.with_.get("tags")
     if isinstance(tags, str):

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from auditor.catalog import Taxonomy, Tool, taxonomy
 from auditor.evidence import Evidence, Strength
 from auditor.lazyre import lazy
-from auditor.refs import model_key
 from probes.git.declare import Detector, Files
 from probes.git.detect.iac import CDK_CONSTRUCTS, cdk_evidence
 from probes.git.detect.words import serves, trains
@@ -157,6 +156,7 @@ def confirmed_imports(scan: Scan, entry: Entry, text: str, src: Source | None = 
 def analyse(scan: Scan, entry: Entry, text: str, gx_in_repo: bool) -> FileResult:
     """One candidate file. A file that never calls what it imports (on its raw text) stops
     early: its imports are confirmed later, and only if they would show something new."""
+    from auditor.refs import model_key
     from probes.git.detect import code_ast
     from probes.git.detect.code_rules import RULES, USES
     from probes.git.detect.code_source import parse, read_source
@@ -266,6 +266,8 @@ def _meaningful(value: object) -> bool:
 def _attrs(signal: str, use, lines: list[str]) -> dict | None:
     """Attributes a signal carries; None when the use does not show the signal after all."""
     if signal == "registry.usage":
+        from auditor.refs import model_key
+
         name = use.keywords.get("registered_model_name") or use.keywords.get("name")
         if not (isinstance(name, str) and re.fullmatch(r"[\w.-]+", name)):  # a constant name only
             strs = [a for a in use.args if isinstance(a, str) and re.fullmatch(r"[\w.-]+", a)]

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from auditor.evidence import Evidence, Strength
 from auditor.lazyre import lazy
-from auditor.refs import parse_image
 from probes.git.declare import Detector, Files
 from probes.git.scan import Scan
 from probes.git.tree import Entry
@@ -105,6 +104,8 @@ _SERVE_CMD = lazy(r"mlflow\s+models\s+serve|bentoml\s+serve|torchserve|uvicorn|g
 
 
 def _dockerfile(scan: Scan, entry: Entry) -> Iterator[Evidence]:
+    from auditor.refs import parse_image  # imported once a Dockerfile is read
+
     text = scan.text(entry)
     if text is None:
         return
@@ -145,6 +146,8 @@ def _dockerfile(scan: Scan, entry: Entry) -> Iterator[Evidence]:
 
 
 def _compose(scan: Scan, entry: Entry) -> Iterator[Evidence]:
+    from auditor.refs import parse_image
+
     data = scan.parsed(entry)
     if data is None:
         return

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.evidence import Evidence, Strength
-from auditor.refs import model_key, parse_image
 from probes.git.declare import Detector, Files
 from probes.git.detect.words import serves, trains
 from probes.git.scan import Scan
@@ -161,7 +160,8 @@ def _document(scan: Scan, entry: Entry, doc: LDict, kinds: list[str], text: str)
 
 
 def _k8s_object(scan: Scan, entry: Entry, doc: LDict, kind: str, text: str) -> Iterator[Evidence]:
-    from auditor.rules import starts_remediation  # for manifests only
+    from auditor.refs import model_key, parse_image  # for manifests only
+    from auditor.rules import starts_remediation
 
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     name = str(meta.get("name", ""))
@@ -302,6 +302,8 @@ def _image_line(text: str, raw: str, default: int) -> int:
 
 
 def _images(doc: Any) -> list:
+    from auditor.refs import parse_image
+
     found = []
     for node in _mappings(doc.get("spec")):
         for key in ("containers", "initContainers"):
