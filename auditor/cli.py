@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
@@ -69,21 +68,8 @@ def _executor_option(command):
              "and job).")(command)
 
 
-def _gc_held(command):
-    """Run ``command`` with the garbage collector held off until its probes start (see
-    :mod:`auditor.startup`), and on again however it ends."""
-
-    @functools.wraps(command)
-    def run(*args, **kwargs):
-        from auditor import startup
-
-        startup.hold_gc()
-        try:
-            return command(*args, **kwargs)
-        finally:
-            startup.release_gc()
-
-    return run
+#: commands that keep the collector held (by :func:`main`) until their probes start
+_PROBING = frozenset({"audit", "collect"})
 
 
 def _fail(message: str) -> None:
@@ -93,7 +79,8 @@ def _fail(message: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlops-auditor")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Audit ML infrastructure and place teams on an MLOps maturity model, with evidence.
 
     \b
@@ -101,6 +88,10 @@ def cli() -> None:
     3 audit incomplete (only with --strict); 128+N stopped by signal N (130 SIGINT,
     143 SIGTERM: child processes killed, no report written, history untouched).
     """
+    if ctx.invoked_subcommand not in _PROBING:
+        from auditor import startup
+
+        startup.release_gc()  # start-up is over for a command that runs no probe
 
 
 @cli.command()
@@ -126,7 +117,6 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
 @_executor_option
-@_gc_held
 def audit(targets, config_path, out_dir, formats, frameworks, fail_under, jobs, timeout,
           cache_dir, history, strict, quiet, verbose, executor) -> None:
     """Audit TARGETS (paths or clone URLs) or --config; with neither, ./audit.yaml when it
@@ -303,7 +293,6 @@ def _run_with_progress(cfg, console, cache_dir, jobs, frameworks, previous=None,
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging to stderr (secrets redacted).")
 @_executor_option
-@_gc_held
 def collect(targets, config_path, out_dir, shard_spec, jobs, timeout, cache_dir, quiet, verbose,
             executor) -> None:
     """Collect evidence of TARGETS or --config into OUT, without judging it: one compressed
@@ -482,7 +471,12 @@ def schema() -> None:
 
 
 def main() -> None:
-    """The ``mlops-auditor`` process: the command, then :func:`_quick_exit`."""
+    """The ``mlops-auditor`` process: the garbage collector held while it starts (see
+    :mod:`auditor.startup`; only here, not for a caller of :data:`cli` such as a test runner),
+    the command, then :func:`_quick_exit`."""
+    from auditor import startup
+
+    startup.hold_gc()
     try:
         cli(prog_name="mlops-auditor")
     except SystemExit as exc:  # click's standalone mode always ends in one
