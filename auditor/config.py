@@ -9,17 +9,20 @@ import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import catalog, registry
 from auditor.lazyre import lazy
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
-from auditor.yamlload import SafeLoader, TooDeep, check_depth
+from auditor.yamlload import TooDeep, check_depth, safe_loader
+
+if TYPE_CHECKING:
+    import yaml
 
 #: Most YAML nodes a configuration may stand for once its aliases are expanded. A real
 #: audit.yaml has a few thousand; an alias bomb ("billion laughs") has billions and would
@@ -108,23 +111,28 @@ class AuditConfig:
     source: str = "<arguments>"
 
 
-class _Loader(SafeLoader):  # type: ignore[misc,valid-type]
+@cache
+def _loader() -> type:
     """SafeLoader (libyaml's when available) that leaves an impossible date (``2027-02-30``)
     as text, so validation reports it with its line instead of the YAML library raising a
-    bare ValueError."""
+    bare ValueError. Built on first use (PyYAML is imported then: a run from CLI arguments
+    reads no audit.yaml)."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
+    class _Loader(safe_loader()):  # type: ignore[misc]
+        def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
 
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+    _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+    return _Loader
 
 
 def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
     """Map every key path in the YAML document to its 1-based line."""
+    import yaml
+
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -203,6 +211,8 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     """Nodes the document stands for with every alias expanded, counted without expanding
     (an alias is the same node object met twice, so sizes are memoised per node). Stops
     counting past ``limit``; iterative, so depth cannot exhaust the stack."""
+    import yaml
+
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -335,9 +345,11 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    import yaml
+
     try:
-        check_depth(text, _Loader)  # libyaml would crash, not raise, on absurd nesting
-        loader = _Loader(text)  # a SafeLoader subclass; parsed once, then constructed
+        check_depth(text, _loader())  # libyaml would crash, not raise, on absurd nesting
+        loader = _loader()(text)  # a SafeLoader subclass; parsed once, then constructed
         try:
             node = loader.get_single_node()
             if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:

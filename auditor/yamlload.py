@@ -3,42 +3,50 @@
 The C loader reads the catalog about ten times faster than the pure-Python one and builds
 the same safe types. Its composer recurses in C without Python's recursion check, though:
 a document nested some ten thousand levels deep (``[[[[…``, a few kilobytes) crashes the
-interpreter instead of raising. Text a user wrote (audit.yaml, a rubric, a kubeconfig, a
-mapping file) is therefore first walked as an event stream — iterative, no recursion — and
-refused past :data:`MAX_DEPTH`; only the catalog shipped with the package skips that.
+interpreter instead of raising. Text from outside the package (audit.yaml, a rubric, a
+kubeconfig, a mapping file, a repository's files, a cluster snapshot) is therefore first
+walked as an event stream — iterative, no recursion — and refused past :data:`MAX_DEPTH`
+(:func:`refuse_deep`); only the catalog shipped with the package skips that.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-import yaml
-
-#: the fastest safe loader available (libyaml's, else PyYAML's own)
-SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: deepest nesting of mappings and sequences read from a user's file; real files stay
 #: under ten, and the pure-Python loader gives up near 300 anyway
 MAX_DEPTH = 200
 
-_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
-
-class TooDeep(yaml.YAMLError):
+class TooDeep(ValueError):
     """The document nests deeper than :data:`MAX_DEPTH`."""
 
 
-def check_depth(text: str, loader: type = SafeLoader, limit: int = MAX_DEPTH) -> None:
+@cache
+def safe_loader() -> type:
+    """The fastest safe loader available (libyaml's, else PyYAML's own). PyYAML is imported
+    here, on first use: its import (about 10 ms) is not paid by a run that reads no YAML."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def check_depth(text: str, loader: type | None = None, limit: int = MAX_DEPTH) -> None:
     """Raise :class:`TooDeep` when ``text`` nests deeper than ``limit`` (stops reading there);
     syntax errors surface as the usual ``yaml.YAMLError``."""
+    import yaml
+
+    opening = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    closing = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, _OPEN):
+        for event in yaml.parse(text, Loader=loader or safe_loader()):
+            if isinstance(event, opening):
                 depth += 1
                 if depth > limit:
                     raise TooDeep(f"nested more than {limit} levels deep")
-            elif isinstance(event, _CLOSE):
+            elif isinstance(event, closing):
                 depth -= 1
     except TooDeep:
         raise
@@ -49,12 +57,28 @@ def check_depth(text: str, loader: type = SafeLoader, limit: int = MAX_DEPTH) ->
         raise
 
 
+def refuse_deep(text: str, loader: type | None = None, limit: int = MAX_DEPTH) -> None:
+    """:func:`check_depth` for text that could nest past ``limit``: only flow collections
+    (``[``, ``{``) and the block indicators that nest on one line (``- - - x``, ``? ``) open
+    a level in a couple of bytes; any other level costs a line indented further, so a file of
+    bounded size cannot reach the depth that crashes libyaml that way. A file with fewer such
+    marks than ``limit`` (most of them) is not parsed twice."""
+    marks = (text.count("[") + text.count("{") + text.count("- ") + text.count("-\t")
+             + text.count("? "))
+    if marks > limit:
+        check_depth(text, loader, limit)
+
+
 def load_trusted(text: str) -> Any:
     """A YAML document shipped with the package (the catalog)."""
-    return yaml.load(text, Loader=SafeLoader)
+    import yaml
+
+    return yaml.load(text, Loader=safe_loader())
 
 
 def load_user(text: str) -> Any:
     """A YAML document from outside the package, refused when absurdly deep."""
-    check_depth(text)
-    return yaml.load(text, Loader=SafeLoader)
+    import yaml
+
+    refuse_deep(text)
+    return yaml.load(text, Loader=safe_loader())

@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.evidence import Strength
 from auditor.yamlload import load_trusted as _load_yaml
 from auditor.yamlload import load_user
@@ -294,9 +292,11 @@ def load_framework(name_or_path: str) -> Framework:
         return builtin[name_or_path]
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
+        import yaml
+
         try:
             return parse_framework(load_user(path.read_text()), str(path))
-        except (KeyError, TypeError, yaml.YAMLError) as exc:
+        except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:  # ValueError: too deep
             raise ValueError(f"{path}: not a framework file: {exc}") from None
     raise ValueError(f"unknown framework {name_or_path!r} (built-in: {', '.join(builtin)})")
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from auditor.yamlload import TooDeep, refuse_deep, safe_loader
 
-try:  # the C loader is ~10x faster; fall back to pure Python
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
 
 
 class LDict(dict):
@@ -33,11 +32,7 @@ class LList(list):
         return lines[index] if index < len(lines) else self.line
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
-
-
-def _map(loader: _Loader, node: yaml.MappingNode) -> LDict:
+def _map(loader: Any, node: yaml.MappingNode) -> LDict:
     loader.flatten_mapping(node)
     out = LDict()
     out.line = node.start_mark.line + 1
@@ -51,19 +46,29 @@ def _map(loader: _Loader, node: yaml.MappingNode) -> LDict:
     return out
 
 
-def _seq(loader: _Loader, node: yaml.SequenceNode) -> LList:
+def _seq(loader: Any, node: yaml.SequenceNode) -> LList:
     out = LList(loader.construct_object(n, deep=True) for n in node.value)
     out.line = node.start_mark.line + 1
     out.item_lines = [n.start_mark.line + 1 for n in node.value]
     return out
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
-# Unknown tags (!Ref, !GetAtt in CloudFormation, !reference in GitLab) become plain values.
-_Loader.add_multi_constructor("!", lambda loader, suffix, node: (
-    loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
-    else _seq(loader, node) if isinstance(node, yaml.SequenceNode) else _map(loader, node)))
+@cache
+def _loader() -> type:
+    """The safe loader (libyaml's when available) building :class:`LDict`/:class:`LList`;
+    made on first use, when PyYAML is imported (a repository without YAML never pays it)."""
+    import yaml
+
+    class _Loader(safe_loader()):  # type: ignore[misc]
+        pass
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
+    # Unknown tags (!Ref, !GetAtt in CloudFormation, !reference in GitLab) become plain values.
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: (
+        loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+        else _seq(loader, node) if isinstance(node, yaml.SequenceNode) else _map(loader, node)))
+    return _Loader
 
 
 class ParseError(Exception):
@@ -71,8 +76,13 @@ class ParseError(Exception):
 
 
 def load_yaml_all(text: str) -> list[Any]:
+    import yaml
+
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        refuse_deep(text, _loader())  # libyaml would crash, not raise, on absurd nesting
+        return [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
+    except TooDeep:
+        raise ParseError("invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -17,13 +17,11 @@ from typing import Any
 
 import yaml
 
+from auditor.yamlload import TooDeep, refuse_deep, safe_loader
+
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
-try:  # libyaml when present: snapshots can be large
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
 
 
 @dataclass
@@ -73,7 +71,10 @@ def _documents(path: Path) -> Iterator[Any]:
             except ValueError as exc:
                 raise ValueError(f"not valid JSON: {exc}") from None
     try:
-        yield from yaml.load_all(text, Loader=_Loader)  # noqa: S506 - safe loader
+        refuse_deep(text)  # libyaml would crash, not raise, on absurd nesting
+        yield from yaml.load_all(text, Loader=safe_loader())  # noqa: S506 - safe loader
+    except TooDeep:
+        raise ValueError("not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

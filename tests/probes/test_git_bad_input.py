@@ -118,6 +118,21 @@ def test_malformed_yaml_toml_json_and_notebook(tmp_path):
     assert {e.signal for e in evidence} >= {"vcs.repository", "env.container_image"}
 
 
+def test_yaml_nested_absurdly_deep_is_refused_not_a_crash(tmp_path):
+    """libyaml recurses in C without a limit: 100,000 levels in a 200 KB file (flow brackets,
+    or block sequences on one line) used to kill the whole audit with a segmentation fault."""
+    make_repo(tmp_path / "r", {
+        "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nspec: " + "[" * 100_000 + "]" * 100_000,
+        ".github/workflows/ci.yml": "on: [push]\njobs:\n  t:\n    steps:\n      " + "- " * 100_000 + "x\n",
+        "Dockerfile": "FROM python:3.11-slim\n",
+    })
+    evidence, unobserved = run(tmp_path, path=str(tmp_path / "r"))
+    reasons = {u.what: u.reason for u in unobserved}
+    assert reasons["k8s/deploy.yaml"] == "invalid YAML: nested too deeply"
+    assert reasons[".github/workflows/ci.yml"] == "invalid YAML: nested too deeply"
+    assert "env.container_image" in {e.signal for e in evidence}
+
+
 def test_binary_and_huge_files_are_skipped_with_a_note(tmp_path):
     make_repo(tmp_path / "r", {
         "requirements.txt": b"\x00\x01\x02binary" * 10,

@@ -104,6 +104,15 @@ def test_malformed_snapshot_files(tmp_path):
     assert_clean(evidence, unobserved)
 
 
+def test_a_snapshot_file_nested_absurdly_deep_is_refused_not_a_crash(tmp_path):
+    folder = write_snapshot(tmp_path / "export", manifests())
+    (folder / "deep.yaml").write_text("apiVersion: v1\nkind: List\nitems: " + "[" * 100_000 + "]" * 100_000)
+    evidence, unobserved = run_probe({"snapshot": str(folder)}, tmp_path)
+    bad = {u.what: u.reason for u in unobserved}
+    assert bad == {"snapshot file deep.yaml": "not valid YAML: nested too deeply"}
+    assert any(e.signal == "serving.deployment" for e in evidence)
+
+
 def test_snapshot_folder_missing_or_empty(tmp_path):
     evidence, unobserved = run_probe({"snapshot": str(tmp_path / "none")}, tmp_path)
     assert evidence == [] and unobserved[0].reason == "the snapshot folder does not exist"
