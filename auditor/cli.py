@@ -207,7 +207,9 @@ def _deliver(assessment, out, formats, known, hdir, console, fail_under, strict)
         rendered = {}
         for f in dict.fromkeys(formats):
             report = known[f].obj()
-            rendered[report.filename] = report.render(assessment)
+            # a report that gives its bytes in chunks is written as they are made
+            chunks = getattr(report, "chunks", None)
+            rendered[report.filename] = chunks(assessment) if chunks else report.render(assessment)
         def installed() -> list[str]:
             return [getattr(item.obj, "filename", "") for item in known.values() if item.obj]
 

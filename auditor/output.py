@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from auditor.lazyre import lazy
 
@@ -33,30 +33,58 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, text: str | bytes, durable: bool = True) -> None:
-    """Write ``text`` (or bytes) to ``path`` through a temp file and a rename, with the mode
-    an ordinary ``open()`` would give (``0o666`` less the umask): ``mkstemp`` creates files
-    0600, which a textfile collector or a web server running as another user cannot read.
+def write_atomic(path: Path, text: Content, durable: bool = True) -> None:
+    """Write ``text`` (str, bytes, or bytes chunks written as they come) to ``path`` through a
+    temp file and a rename, with the mode an ordinary ``open()`` would give (``0o666`` less
+    the umask): ``mkstemp`` creates files 0600, which a textfile collector or a web server
+    running as another user cannot read.
 
     ``durable=False`` skips the fsync (about 10 ms a file): for many files whose integrity a
     durable file written after them vouches for (evidence files and their manifest)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _write_temp(path, text, durable)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
-              else os.fdopen(fd, "w", encoding="utf-8")) as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def replace_reports(out: Path, rendered: Mapping[str, str | bytes],
+#: what a report renders to: text, bytes, or bytes chunks (a large report is written as it is
+#: made instead of being held whole)
+Content = str | bytes | Iterable[bytes]
+
+
+def _write_temp(path: Path, content: Content, durable: bool) -> str:
+    """``content`` in a new temp file beside ``path`` (see :func:`write_atomic`); its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        if isinstance(content, str):
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+                _flush(fh, durable)
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                if isinstance(content, bytes):
+                    fh.write(content)
+                else:
+                    for chunk in content:
+                        fh.write(chunk)
+                _flush(fh, durable)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _flush(fh: IO[Any], durable: bool) -> None:
+    fh.flush()
+    if durable:
+        os.fsync(fh.fileno())
+
+
+def replace_reports(out: Path, rendered: Mapping[str, Content],
                     known: Iterable[str] | Callable[[], Iterable[str]] = ()) -> list[Path]:
     """Write this run's reports into ``out`` and remove the report files an earlier run
     wrote there that this run does not (named in the previous manifest, or the file name of
@@ -66,10 +94,19 @@ def replace_reports(out: Path, rendered: Mapping[str, str | bytes],
     ``known`` may be a function giving the installed formats' file names: it is called only
     when ``out`` holds a file this run did not write (knowing every format's file name means
     importing every report module)."""
+    # every report to its temp file first, then each renamed: a report that fails while it
+    # is made (or written) leaves every earlier report as it was
+    temps: list[tuple[str, Path]] = []
+    try:
+        for name, content in rendered.items():
+            temps.append((_write_temp(out / name, content, durable=True), out / name))
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise
     written = []
-    for name, text in rendered.items():
-        path = out / name
-        write_atomic(path, text)
+    for tmp, path in temps:
+        os.replace(tmp, path)
         written.append(path)
     manifest = out / MANIFEST
     try:

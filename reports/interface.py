@@ -11,6 +11,10 @@ class Report(Protocol):
     #: file written under ``--out``
     filename: ClassVar[str]
 
-    def render(self, assessment: dict[str, Any]) -> str:
-        """The whole document as text. Renderers only render: no I/O, no judging."""
+    def render(self, assessment: dict[str, Any]) -> str | bytes:
+        """The whole document as text (or bytes). Renderers only render: no I/O, no judging.
+
+        A format may also define ``chunks(assessment)``, yielding the same bytes a piece at a
+        time: the CLI then writes them as they are made, so a large report is never held
+        whole (the JSON report does)."""
         ...

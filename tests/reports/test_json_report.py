@@ -62,3 +62,31 @@ def test_compliance_flags_residency_violation_and_tempo_is_reported(tmp_path):
     residency = next(c for c in doc["compliance"] if c["id"] == "data_residency")
     assert residency["status"] == "fail"
     assert any(t["metric"] == "commits_per_week" and t["value"] == 4 for t in doc["tempo"])
+
+
+def test_the_report_written_in_chunks_is_the_rendered_report(tmp_path):
+    from auditor import output
+
+    doc = sample(tmp_path)
+    report = JsonReport()
+    written = output.replace_reports(tmp_path / "out", {"assessment.json": report.chunks(doc)})
+    assert written[0].read_bytes() == report.render(doc)
+    assert json.loads(written[0].read_bytes()) == json.loads(json.dumps(doc))
+
+
+def test_a_report_failing_while_it_is_written_leaves_the_previous_reports_as_they_were(tmp_path):
+    """Reports are made into temp files first and renamed only once every one is complete."""
+    from auditor import output
+
+    out = tmp_path / "out"
+    output.replace_reports(out, {"assessment.json": b"{}\n", "report.md": "# before\n"})
+
+    def failing():
+        yield b'{"partial": '
+        raise ValueError("a value the encoder cannot write")
+
+    with pytest.raises(ValueError):
+        output.replace_reports(out, {"report.md": "# after\n", "assessment.json": failing()})
+    assert (out / "report.md").read_text() == "# before\n"
+    assert (out / "assessment.json").read_bytes() == b"{}\n"
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
