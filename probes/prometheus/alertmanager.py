@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from auditor.yamlload import load_user
 from probes.prometheus.webhooks import Trigger, detect, safe_url
 
 #: Alertmanager prints secret fields as this
@@ -115,8 +116,8 @@ def _receiver(raw: Mapping[str, Any]) -> Receiver:
 def parse_config(text: str) -> AlertmanagerConfig:
     """Raises ValueError when the text is not an Alertmanager configuration."""
     try:
-        data = yaml.safe_load(text) if text else None
-    except yaml.YAMLError as exc:
+        data = load_user(text) if text else None  # refused when absurdly deep
+    except (yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"configuration is not YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, Mapping):
         raise ValueError("configuration is empty or not a mapping")

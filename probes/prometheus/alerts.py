@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from auditor.evidence import Unobserved
+from auditor.yamlload import load_user
 from probes.prometheus.client import ApiError
 from probes.prometheus.scope import Scope
 
@@ -47,8 +48,8 @@ def external_labels(scope: Scope) -> dict[str, str]:
     """Prometheus adds these to every alert it sends; routing may match on them."""
     try:
         data = scope.client.prom("/api/v1/status/config")
-        config = yaml.safe_load(data.get("yaml", "")) if isinstance(data, dict) else None
-    except (ApiError, yaml.YAMLError):
+        config = load_user(data.get("yaml", "")) if isinstance(data, dict) else None
+    except (ApiError, yaml.YAMLError, ValueError):  # ValueError: nested too deeply
         return {}
     labels = (config or {}).get("global", {}).get("external_labels") if isinstance(config, dict) else None
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}

@@ -140,3 +140,8 @@ def test_routing_tree_is_replayed_like_alertmanager():
 def test_config_that_is_not_alertmanager():
     with pytest.raises(ValueError):
         parse_config("- just\n- a list\n")
+
+
+def test_a_config_nested_absurdly_deep_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="^configuration is not YAML: nested more than 200 levels deep$"):
+        parse_config("route: " + "[" * 100_000 + "]" * 100_000)
