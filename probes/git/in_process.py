@@ -68,10 +68,6 @@ def _library() -> Any:
         return _pygit2
 
 
-def available() -> bool:
-    return _library() is not None
-
-
 @dataclass
 class Local:
     """A repository open in this process, at one commit."""
@@ -82,7 +78,6 @@ class Local:
     git_dir: str
     tags: int
     origin: str
-    promisor: bool
 
 
 def open_local(path: Path, ref: str) -> Local | None:
@@ -97,8 +92,7 @@ def open_local(path: Path, ref: str) -> Local | None:
         if not repo.is_bare and Path(repo.workdir).resolve() != path:
             return None  # the git dir itself, or a folder git would not call the top
         config = repo.config
-        promisor = _last(config, "remote.origin.promisor")
-        if promisor.strip():
+        if _last(config, "remote.origin.promisor").strip():
             return None  # a partial clone: blobs may be missing, the git command fetches them
         names = list(repo.references)
         if any(n.startswith("refs/replace/") for n in names) or Path(repo.path, "info", "grafts").exists():
@@ -107,7 +101,7 @@ def open_local(path: Path, ref: str) -> Local | None:
         tags = sum(1 for name in names if name.startswith("refs/tags/"))
         return Local(repo=repo, head=str(head.id), bare=repo.is_bare,
                      git_dir=str(Path(repo.path).resolve()), tags=tags,
-                     origin=_last(config, "remote.origin.url").strip(), promisor=False)
+                     origin=_last(config, "remote.origin.url").strip())
     except (lib.GitError, KeyError, ValueError, OSError):
         return None
 
