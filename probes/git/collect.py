@@ -63,7 +63,8 @@ def collect(target: Target, ctx: ProbeContext, all_signals: tuple[str, ...],
     # The git grep and the history only need the commit: they start now and run while the tree
     # is listed and the small files are read. (In a partial clone the grep waits for the blob
     # prefetch, or git would fetch every blob it searches one by one.)
-    # Read in this process (no git at all), each read git would answer differently is git's.
+    # A repository open in this process (``repo.local``) is read without git; each read the
+    # in-process reader declines (it returns None) is git's, as for any other repository.
     local = repo.local
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-read")
     log_text = in_process.read_log(local, settings.max_commits) if local else None
