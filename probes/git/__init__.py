@@ -89,10 +89,18 @@ def commits_held(target: str, repo: Repo, shas: Iterable[str], truncated: bool =
 
 def _held_commits(target: Target, ctx: ProbeContext, repo: Repo) -> Iterator[Holdings | Unobserved]:
     """One ``git rev-list --all --reflog`` (commits only: no tree or blob is read, nothing is
-    fetched), capped at :data:`MAX_HELD_COMMITS`."""
+    fetched), capped at :data:`MAX_HELD_COMMITS`; read in-process for a repository open in
+    this process (the same commits; git lists them when there are more than the cap)."""
     from probes.git.collect import no_lazy_fetch
     from probes.git.gitcmd import GitError
 
+    if repo.local is not None:
+        from probes.git.in_process import held_commits
+
+        found = held_commits(repo.local, MAX_HELD_COMMITS)
+        if found is not None:
+            yield commits_held(target.name, repo, found)
+            return
     git = no_lazy_fetch(repo) if repo.partial else repo.git
     try:
         out = git.run("rev-list", "--all", "--reflog", f"--max-count={MAX_HELD_COMMITS + 1}")

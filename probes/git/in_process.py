@@ -187,6 +187,38 @@ def read_log(local: Local, max_commits: int) -> str | None:
     return "".join(rows)
 
 
+def held_commits(local: Local, limit: int) -> list[str] | None:
+    """Every commit ``git rev-list --all --reflog`` lists: reachable from every ref and
+    ``HEAD``, or from an old or new value of their reflogs. None when there are more than
+    ``limit`` (which come first is git's order) or anything cannot be read (git then says
+    what)."""
+    lib = _library()
+    repo = local.repo
+    tips: set[Any] = set()
+    try:
+        names = ["HEAD", *repo.references]
+        for name in names:
+            ref = repo.references.get(name) if name != "HEAD" else repo.references["HEAD"]
+            if ref is None:
+                continue
+            target = ref.peel(lib.Commit) if name != "HEAD" or not repo.head_is_unborn else None
+            if target is not None:
+                tips.add(target.id)
+            for entry in ref.log():
+                tips.update(oid for oid in (entry.oid_old, entry.oid_new) if any(oid.raw))
+        walker = repo.walk(None)
+        for tip in tips:
+            walker.push(tip)
+        found: list[str] = []
+        for commit in walker:
+            if len(found) == limit:
+                return None
+            found.append(str(commit.id))
+    except (lib.GitError, KeyError, ValueError, TypeError):
+        return None
+    return found
+
+
 @dataclass(frozen=True)
 class Search:
     """The shared content search, as :func:`probes.git.collect._grep` runs it with git: files

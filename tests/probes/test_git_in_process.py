@@ -232,3 +232,34 @@ def test_the_content_search_prints_what_git_grep_prints(tmp_path):
     by_git = collect._grep(opened, None, shared)
     assert here == (by_git.code, by_git.config)
     assert b"k8s/across.yaml" not in by_git.config and b"k8s/many.yaml\x005\x00  kind: C\n" in by_git.config
+
+
+def test_the_commits_a_repository_holds_are_git_rev_lists_without_a_git_process(tmp_path):
+    """``collect`` records the commits a repository holds (for links from other shards): every
+    ref and HEAD, annotated tags, a stash, notes, and reflog entries of abandoned commits."""
+    from auditor.evidence import Holdings
+
+    repo = make_repo(tmp_path / "r", {"train.py": "import mlflow\n"})
+    commit(repo, {"a.txt": "1"})
+    with git.Repo(repo) as r:
+        r.git.tag("-a", "v1", "-m", "one")
+        r.git.checkout("-b", "side")
+        commit(repo, {"b.txt": "2"})
+        r.git.commit("--amend", "-m", "amended", "--no-edit")  # the first one stays in the reflog
+        r.git.checkout("-")
+        (repo / "a.txt").write_text("stashed")
+        r.git.stash()
+        r.git.notes("add", "-m", "a note")
+        expected = set(r.git.rev_list("--all", "--reflog").split())
+
+    def held(reader: str) -> tuple[frozenset[str], int]:
+        target = Target(name="r", kind="git", settings=GitSettings(path=str(repo), reader=reader))
+        Git.spawned = 0
+        ctx = ProbeContext(probe="git", cache_dir=tmp_path / "cache", holdings=True)
+        items = [i for i in GitProbe().collect(target, ctx) if isinstance(i, Holdings)]
+        return items[0].items, Git.spawned
+
+    by_git, _ = held("git")
+    here, spawned = held("in-process")
+    assert by_git == here == expected and len(expected) >= 6
+    assert spawned == 1  # for-each-ref: the repository has a tag; nothing else
