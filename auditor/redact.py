@@ -107,12 +107,14 @@ _extra_lock = threading.Lock()
 # is. Most evidence strings (names, paths, versions) take this path, and redaction runs on
 # every string of every evidence, so this is what keeps it off the profile.
 _TRIGGERS = tuple(sorted({n for needles, _, _ in _PATTERNS for n in needles} - {"://"}))
+#: any trigger, in one pass of the C matcher (a Python loop over them cost 2-6 times more)
+_TRIGGER = lazy("|".join(re.escape(t) for t in _TRIGGERS))
 _USERINFO = re.compile(r"://[^/\s]*@")
 
 
 def _maybe_secret(text: str) -> bool:
     low = text.lower()
-    return any(t in low for t in _TRIGGERS) or ("@" in text and _USERINFO.search(text) is not None)
+    return _TRIGGER.search(low) is not None or ("@" in text and _USERINFO.search(text) is not None)
 
 
 def register_secret(value: str | None) -> None:
