@@ -157,7 +157,7 @@ def _rev_parse(git: Git, ref: str, *asks: str) -> tuple[list[str], str | None, i
     if len(lines) not in (end + 1, end + 2) or lines[end] not in ("true", "false"):
         return None
     head = lines[end + 1] if len(lines) == end + 2 else None
-    return lines[tags:end], (head if head and len(head) == 40 else None), tags
+    return lines[tags:end], (head if head and _OID.fullmatch(head) else None), tags
 
 
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -181,7 +181,7 @@ def _origin_config(git: Git) -> dict[str, str]:
 def _resolve(git: Git, ref: str) -> str:
     out = git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
                   check=False).decode().strip()
-    if len(out) == 40:
+    if _OID.fullmatch(out):  # SHA-1, or SHA-256 in a repository made with it
         return out
     _unresolved(git, ref)
 

@@ -75,6 +75,24 @@ def test_path_that_does_not_exist(tmp_path):
     assert evidence == [] and "does not exist" in unobserved[0].reason
 
 
+def test_a_sha256_repository_is_audited(tmp_path):
+    """A repository made with ``--object-format=sha256`` names commits with 64 hex digits; it
+    was reported as having no HEAD."""
+    import subprocess
+
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(repo)], check=True)
+    (repo / "train.py").write_text("import mlflow\n")
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@example.com",
+                    "commit", "-qm", "c"], check=True)
+    evidence, unobserved = run(tmp_path, path=str(repo))
+    assert unobserved == []
+    head = {e.signal: e for e in evidence}["vcs.repository"].attributes["head"]
+    assert len(head) == 64
+    assert "tool.experiment_tracking" in {e.signal for e in evidence}
+
+
 def test_unknown_ref(tmp_path):
     make_repo(tmp_path / "r", {"a.txt": "x"})
     _, unobserved = run(tmp_path, path=str(tmp_path / "r"), ref="release-9")
