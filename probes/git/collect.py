@@ -246,15 +246,12 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
 def _grep_lines(scan: Scan, out: bytes) -> dict[str, list[tuple[int, str]]]:
     prefix = scan.repo.head + ":"
     lines: dict[str, list[tuple[int, str]]] = {}
-    for raw in out.split(b"\n"):
-        parts = raw.split(b"\0", 2)
-        if len(parts) != 3 or not parts[1].isdigit():
-            continue
-        path = parts[0].decode("utf-8", "surrogateescape").removeprefix(prefix)
+    for record in _RECORD.finditer(out):  # a path may hold a newline, never a NUL
+        path = record[1].decode("utf-8", "surrogateescape").removeprefix(prefix)
         entry = scan.tree.get(path)
         if entry is None or entry.mode == SYMLINK or path in scan.tree.missing:
             continue
-        lines.setdefault(path, []).append((int(parts[1]), parts[2].decode("utf-8", "replace")))
+        lines.setdefault(path, []).append((int(record[2]), record[3].decode("utf-8", "replace")))
     return lines
 
 

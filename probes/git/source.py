@@ -45,7 +45,8 @@ class Repo:
     local: Local | None = None
 
     def locator(self, path: str = "", line: int | None = None) -> str:
-        where = f"#{quote(path, safe='/._-~+@')}" if path else ""
+        # a path that is not UTF-8 keeps its bytes (decoded with surrogateescape): %-encoded
+        where = f"#{quote(path, safe='/._-~+@', errors='surrogateescape')}" if path else ""
         if path and line:
             where += f":{line}"
         return f"git+{self.display}@{self.head}{where}"

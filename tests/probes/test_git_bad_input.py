@@ -93,6 +93,26 @@ def test_a_sha256_repository_is_audited(tmp_path):
     assert "tool.experiment_tracking" in {e.signal for e in evidence}
 
 
+def test_file_names_that_are_not_utf8_or_hold_a_newline_are_read(tmp_path):
+    """One file named with a byte that is not UTF-8 made the whole code area fail (the
+    locator could not be built), hiding every other file's imports; a manifest whose name
+    holds a newline was never read (grep lines were split on newlines)."""
+    import subprocess
+
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / os.fsdecode(b"bad\xffname.py")).write_text("import mlflow\n")
+    (repo / "serve.py").write_text("import bentoml\n")
+    (repo / "pod\nspec.yaml").write_text("apiVersion: v1\nkind: Pod\n")  # a newline in a name
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@example.com",
+                    "commit", "-qm", "c"], check=True)
+    evidence, unobserved = run(tmp_path, path=str(repo))
+    assert unobserved == []
+    where = {e.locator.rsplit("#", 1)[1] for e in evidence if "#" in e.locator}
+    assert {"bad%FFname.py:1", "serve.py:1", "pod%0Aspec.yaml:1"} <= where
+
+
 def test_unknown_ref(tmp_path):
     make_repo(tmp_path / "r", {"a.txt": "x"})
     _, unobserved = run(tmp_path, path=str(tmp_path / "r"), ref="release-9")
