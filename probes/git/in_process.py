@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -201,14 +201,12 @@ def held_commits(local: Local, limit: int) -> list[str] | None:
     repo = local.repo
     tips: set[Any] = set()
     try:
-        names = ["HEAD", *repo.references]
-        for name in names:
-            ref = repo.references.get(name) if name != "HEAD" else repo.references["HEAD"]
+        for name in ("HEAD", *repo.references):
+            ref = repo.references.get(name)
             if ref is None:
                 continue
-            target = ref.peel(lib.Commit) if name != "HEAD" or not repo.head_is_unborn else None
-            if target is not None:
-                tips.add(target.id)
+            if not (name == "HEAD" and repo.head_is_unborn):
+                tips.add(ref.peel(lib.Commit).id)
             for entry in ref.log():
                 tips.update(oid for oid in (entry.oid_old, entry.oid_new) if any(oid.raw))
         walker = repo.walk(None)
@@ -280,37 +278,36 @@ def grep(local: Local, tree: Tree, search: Search) -> tuple[bytes, bytes] | None
 def _code_line(data: bytes, search: Search) -> bool:
     """Whether a line of ``data`` matches the import pattern: only lines holding one of its
     words are tried (the pattern on the whole file would be tried at every position)."""
-    pos = 0
-    while (word := search.code_words.search(data, pos)) is not None:
-        start = data.rfind(b"\n", 0, word.start()) + 1
-        end = data.find(b"\n", word.end())
-        end = len(data) if end < 0 else end
-        if search.code.search(data[start:end]):
-            return True
-        pos = end + 1
-    return False
+    return next(_lines(data, search.code_words, search.code), None) is not None
 
 
 def _matching_lines(data: bytes, pattern: re.Pattern[bytes]) -> list[tuple[int, bytes]]:
     """(line number, line) of every line ``pattern`` matches on its own, as ``git grep``
-    tries each line. ``pattern`` (compiled with ``re.M``) finds the next candidate in the
-    whole text; the line it starts on is then tried alone, and the search goes on from the
-    next line (a match in the whole text may run on across a newline)."""
+    tries each line (``pattern``, compiled with ``re.M``, also finds the candidates)."""
     found: list[tuple[int, bytes]] = []
-    pos, line_no, counted = 0, 1, 0
-    while (m := pattern.search(data, pos)) is not None:
+    line_no, counted = 1, 0
+    for start, line in _lines(data, pattern, pattern):
+        line_no += data.count(b"\n", counted, start)
+        counted = start
+        found.append((line_no, line))
+    return found
+
+
+def _lines(data: bytes, finder: re.Pattern[bytes], pattern: re.Pattern[bytes]
+           ) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) of each line ``pattern`` matches on its own, in order. ``finder`` finds
+    the next candidate in the whole text; the line it starts on is then tried alone, and the
+    search goes on from the next line (a match in the whole text may run on across a
+    newline, so a candidate is never taken for a match)."""
+    pos = 0
+    while pos <= len(data) and (m := finder.search(data, pos)) is not None:
         start = data.rfind(b"\n", 0, m.start()) + 1
         end = data.find(b"\n", m.start())
         end = len(data) if end < 0 else end
         line = data[start:end]
         if pattern.search(line):
-            line_no += data.count(b"\n", counted, start)
-            counted = start
-            found.append((line_no, line))
+            yield start, line
         pos = end + 1
-        if pos > len(data):
-            break
-    return found
 
 
 def _binary_by_attributes(local: Local, tree: Tree, paths: list[str]) -> dict[str, bool]:
