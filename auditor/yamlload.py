@@ -62,7 +62,8 @@ def refuse_deep(text: str, loader: type | None = None, limit: int = MAX_DEPTH) -
     (``[``, ``{``) and the block indicators that nest on one line (``- - - x``, ``? ``) open
     a level in a couple of bytes; any other level costs a line indented further, so a file of
     bounded size cannot reach the depth that crashes libyaml that way. A file with fewer such
-    marks than ``limit`` (most of them) is not parsed twice."""
+    marks than ``limit`` (most of them) is not parsed twice. For files read in bulk (a
+    repository's, a snapshot's); :func:`load_user` checks every document."""
     marks = (text.count("[") + text.count("{") + text.count("- ") + text.count("-\t")
              + text.count("? "))
     if marks > limit:
@@ -77,8 +78,9 @@ def load_trusted(text: str) -> Any:
 
 
 def load_user(text: str) -> Any:
-    """A YAML document from outside the package, refused when absurdly deep."""
+    """A YAML document a user wrote (a rubric, a kubeconfig, a mapping file), refused past
+    :data:`MAX_DEPTH` (always checked: these are small, and the limit is the contract)."""
     import yaml
 
-    refuse_deep(text)
+    check_depth(text)
     return yaml.load(text, Loader=safe_loader())
