@@ -33,7 +33,9 @@ CITE_LIMIT = 25
 #: how an unknown's reason starts when a source failed: its ``settle_with`` then names the
 #: targets to make readable, not target kinds to add
 BLIND = "could not observe"
-#: how a roll-up's reason counts its unknown members, in parentheses after the shared reason
+#: how a roll-up's reason counts its unknown members, in parentheses after a shared reason;
+#: reports match it (UNKNOWN_COUNT) to put a team on one line with its projects
+COUNT_PHRASE = "unknown for {} of {} projects"
 UNKNOWN_COUNT = re.compile(r" \(unknown for \d+ of \d+ projects\)")
 BLIND_LIMIT = 10
 
@@ -292,7 +294,7 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
     settle = tuple(dict.fromkeys(k for r in members if r not in unread for k in r.settle_with))
     reason = ""
     if counts[UNKNOWN]:
-        reason = f"unknown for {counts[UNKNOWN]} of {len(members)} projects"
+        reason = COUNT_PHRASE.format(counts[UNKNOWN], len(members))
         if not settle and unread:
             settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
             reason = f"{BLIND} {', '.join(settle)} ({reason})"
