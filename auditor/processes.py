@@ -205,9 +205,11 @@ def remove_stale(prefix: str, parent: Path) -> list[str]:
     except OSError:
         return []
     for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue  # the cache's own clones: not even looked at
         try:
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
-            if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False) and old:
+            if old and entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(entry.path)
         except OSError:
