@@ -68,8 +68,10 @@ def _executor_option(command):
              "and job).")(command)
 
 
-#: commands that keep the collector held (by :func:`main`) until their probes start
-_PROBING = frozenset({"audit", "collect"})
+#: commands that keep the collector held (by :func:`main`) until their probes start; and
+#: ``assess``, which runs none, to its end: it only builds the assessment (see
+#: :mod:`auditor.startup`)
+_HOLDING = frozenset({"audit", "collect", "assess"})
 
 
 def _fail(message: str) -> None:
@@ -88,7 +90,7 @@ def cli(ctx: click.Context) -> None:
     3 audit incomplete (only with --strict); 128+N stopped by signal N (130 SIGINT,
     143 SIGTERM: child processes killed, no report written, history untouched).
     """
-    if ctx.invoked_subcommand not in _PROBING:
+    if ctx.invoked_subcommand not in _HOLDING:
         from auditor import startup
 
         startup.release_gc()  # start-up is over for a command that runs no probe

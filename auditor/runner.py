@@ -285,6 +285,7 @@ def run_probes(
             run_tasks(tasks, jobs, finished)
         else:
             executors.execute(where, runs, jobs, lambda job, out: done(job.index, out))
+    startup.hold_after_probes()  # what follows builds the assessment (see auditor.startup)
     result = RunResult(executor=where)
     for i in range(len(runs)):  # in the order given, whatever order they finished in
         out = outcomes[i]

@@ -272,3 +272,53 @@ def test_console_shows_every_framework_with_titles_in_full(tmp_path):
     flat = " ".join(out.replace("│", " ").split())
     assert "Job scheduling" in flat and "job_scheduling" not in out
     assert "…" not in out  # folded onto more lines, never cut
+
+
+GC_WATCH = r"""
+import gc, sys
+from auditor import audit
+seen = {}
+def watch(name, fn):
+    def wrapper(*args, **kwargs):
+        seen[name] = gc.isenabled()
+        return fn(*args, **kwargs)
+    return wrapper
+audit.assess = watch("assess", audit.assess)
+audit.run_probes = watch("probes", audit.run_probes)
+from auditor import startup
+probe_started = startup.release_gc
+def released():
+    probe_started()
+    seen["probing"] = gc.isenabled()
+startup.release_gc = released
+if sys.argv[1] == "library":
+    from auditor.audit import run_audit
+    from auditor.config import AuditConfig, targets_from_arguments
+    run_audit(AuditConfig(targets=targets_from_arguments([sys.argv[2]])), cache_dir=sys.argv[3])
+    seen["after"] = gc.isenabled()
+    print(seen)
+else:
+    import atexit
+    atexit.register(lambda: print(seen, flush=True))
+    from auditor import cli
+    sys.argv = ["mlops-auditor", "audit", sys.argv[2], "--cache-dir", sys.argv[3], "-o",
+                sys.argv[3] + "/out", "-q", "--no-history", "-f", "json"]
+    cli.main()
+"""
+
+
+def test_the_command_holds_the_collector_outside_its_probes_and_a_library_caller_keeps_its_own(tmp_path):
+    """The mlops-auditor process turns the cyclic collector off while it starts and again once
+    its probes are done (building the assessment makes only long-lived data, and full
+    collections over a fleet's assessment cost as much as the assessment); probes run with
+    it on. A program that calls the library keeps its collector as it was."""
+    from tests.repos import make_stage2_repo
+
+    repo = make_stage2_repo(tmp_path / "repo")
+    states = {}
+    for mode in ("command", "library"):
+        out = subprocess.run([sys.executable, "-c", GC_WATCH, mode, str(repo), str(tmp_path / mode)],
+                             capture_output=True, text=True, check=True)
+        states[mode] = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 (our own dict repr)
+    assert states["command"] == {"probes": False, "probing": True, "assess": False}
+    assert states["library"] == {"probes": True, "probing": True, "assess": True, "after": True}
