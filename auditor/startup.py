@@ -22,7 +22,9 @@ is unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 #: whether :func:`hold_gc` turned the collector off (and :func:`release_gc` is to turn it on)
 _held = False
@@ -55,3 +57,16 @@ def hold_after_probes() -> None:
     if _command and not _held and gc.isenabled():
         gc.disable()
         _held = True
+
+
+@contextlib.contextmanager
+def collector_off() -> Iterator[None]:
+    """The collector off for a block that only gathers long-lived data (a parent process
+    receiving its workers' outcomes), as it was afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

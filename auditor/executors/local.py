@@ -16,6 +16,7 @@ outcome comes back. The parent knows which job each worker holds, so
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING
 
-from auditor import processes
+from auditor import processes, startup
 from auditor.executors import Job, failed, run_job
 
 if TYPE_CHECKING:
@@ -40,8 +41,12 @@ GRACE = 5.0
 RETRIES = 1
 
 
-def _serve(conn: Connection, jobs: Sequence[Job]) -> None:
-    """A worker's life: take a job index, send back what the job left, until told to stop."""
+def _serve(conn: Connection, jobs: Sequence[Job], collect_garbage: bool) -> None:
+    """A worker's life: take a job index, send back what the job left, until told to stop.
+    Its probes run with the cyclic collector on (``collect_garbage``) whatever the parent,
+    which holds it while it only receives outcomes, has it at the fork."""
+    if collect_garbage:
+        gc.enable()
 
     def stop(signum: int, _frame: object) -> None:
         processes.shutdown()  # this worker's git (and other) children, with their groups
@@ -91,10 +96,12 @@ def run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome
     idle: list[_Worker] = []
     busy: list[_Worker] = []
     started: list[_Worker] = []
+    collect_garbage = gc.isenabled()  # as the parent has it before it holds it (below)
 
     def spawn() -> None:
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child, jobs), daemon=True, name="mlops-auditor-worker")
+        proc = ctx.Process(target=_serve, args=(child, jobs, collect_garbage), daemon=True,
+                           name="mlops-auditor-worker")
         proc.start()
         child.close()
         worker = _Worker(proc, parent)
@@ -112,47 +119,50 @@ def run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome
         else:
             deliver(jobs[index], failed(jobs[index], reason))
 
-    try:
-        for _ in range(min(workers, len(jobs))):
-            spawn()
-        while pending or busy:
-            alive = sum(w.proc.is_alive() for w in started)
-            for _ in range(min(workers, len(pending) + len(busy)) - alive):
-                spawn()  # a dead worker's place is taken by a fresh one
-            while pending and idle:
-                worker = idle.pop()
-                worker.job = pending.popleft()
-                worker.deadline = time.monotonic() + jobs[worker.job].timeout + GRACE
-                busy.append(worker)
-                with contextlib.suppress(OSError, ValueError):
-                    worker.conn.send(worker.job)  # a worker gone meanwhile: found below
-            left = min(w.deadline for w in busy) - time.monotonic()
-            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
-                             timeout=max(0.0, left)))
-            for worker in list(busy):
-                if worker.conn in ready or worker.proc.sentinel in ready:
-                    try:
-                        index, evidence, unobserved, holdings, timing = worker.conn.recv()
-                    except (EOFError, OSError):  # died before it could answer
-                        worker.proc.join(5)
-                        lost(worker, f"the worker process running it died ({_exit_reason(worker.proc)})",
-                             retry=True)
+    # the parent only hands out jobs and keeps what comes back: long-lived data, which full
+    # collections would scan again and again as the fleet's outcomes pile up
+    with startup.collector_off():
+        try:
+            for _ in range(min(workers, len(jobs))):
+                spawn()
+            while pending or busy:
+                alive = sum(w.proc.is_alive() for w in started)
+                for _ in range(min(workers, len(pending) + len(busy)) - alive):
+                    spawn()  # a dead worker's place is taken by a fresh one
+                while pending and idle:
+                    worker = idle.pop()
+                    worker.job = pending.popleft()
+                    worker.deadline = time.monotonic() + jobs[worker.job].timeout + GRACE
+                    busy.append(worker)
+                    with contextlib.suppress(OSError, ValueError):
+                        worker.conn.send(worker.job)  # a worker gone meanwhile: found below
+                left = min(w.deadline for w in busy) - time.monotonic()
+                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                                 timeout=max(0.0, left)))
+                for worker in list(busy):
+                    if worker.conn in ready or worker.proc.sentinel in ready:
+                        try:
+                            index, evidence, unobserved, holdings, timing = worker.conn.recv()
+                        except (EOFError, OSError):  # died before it could answer
+                            worker.proc.join(5)
+                            lost(worker, f"the worker process running it died ({_exit_reason(worker.proc)})",
+                                 retry=True)
+                            _stop(worker)
+                            continue
+                        busy.remove(worker)
+                        worker.job = None
+                        idle.append(worker)
+                        job = jobs[index]
+                        deliver(job, Outcome(job.target, job.probe, evidence, unobserved, holdings, timing))
+                    elif time.monotonic() > worker.deadline:
+                        timeout = jobs[worker.job].timeout if worker.job is not None else 0
                         _stop(worker)
-                        continue
-                    busy.remove(worker)
-                    worker.job = None
-                    idle.append(worker)
-                    job = jobs[index]
-                    deliver(job, Outcome(job.target, job.probe, evidence, unobserved, holdings, timing))
-                elif time.monotonic() > worker.deadline:
-                    timeout = jobs[worker.job].timeout if worker.job is not None else 0
-                    _stop(worker)
-                    lost(worker, f"timed out after {timeout:g}s (its worker process was stopped)",
-                         retry=False)
-            idle[:] = [w for w in idle if w.proc.is_alive()]
-    finally:
-        for worker in started:
-            _stop(worker)
+                        lost(worker, f"timed out after {timeout:g}s (its worker process was stopped)",
+                             retry=False)
+                idle[:] = [w for w in idle if w.proc.is_alive()]
+        finally:
+            for worker in started:
+                _stop(worker)
 
 
 def _stop(worker: _Worker) -> None:
