@@ -7,6 +7,7 @@ is escaped (autoescape), and the assessment is already redacted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ class HtmlReport:
     filename = "report.html"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        return _template().render(**self._context(assessment))
+
+    def chunks(self, assessment: dict[str, Any]) -> Iterator[bytes]:
+        """:meth:`render`'s text as it is made (a fleet's page is megabytes)."""
+        from reports.interface import encoded
+
+        return encoded(_template().generate(**self._context(assessment)))
+
+    def _context(self, assessment: dict[str, Any]) -> dict[str, Any]:
         # imported here, not with the module: every run loads each report class for its
         # file name, and most write only some of them
         from markupsafe import Markup
@@ -74,7 +84,6 @@ class HtmlReport:
         by_target: dict[str, list[dict[str, Any]]] = {}
         for ev in assessment["evidence"]:
             by_target.setdefault(ev["target"], []).append(ev)
-        return _template().render(a=assessment, frameworks=frameworks, evidence=evidence,
-                                  links=links, by_target=by_target, scope_id=scope_id,
-                                  changes=view.change_lines(assessment),
-                                  mark=view.STATUS_MARK)
+        return dict(a=assessment, frameworks=frameworks, evidence=evidence, links=links,
+                    by_target=by_target, scope_id=scope_id, changes=view.change_lines(assessment),
+                    mark=view.STATUS_MARK)

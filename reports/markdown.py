@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ class MarkdownReport:
     filename = "report.md"
 
     def render(self, assessment: dict[str, Any]) -> str:
+        return _template().render(**self._context(assessment))
+
+    def chunks(self, assessment: dict[str, Any]) -> Iterator[bytes]:
+        """:meth:`render`'s text as it is made (a fleet's report.md is megabytes)."""
+        from reports.interface import encoded
+
+        return encoded(_template().generate(**self._context(assessment)))
+
+    def _context(self, assessment: dict[str, Any]) -> dict[str, Any]:
         # imported here, not with the module: every run loads each report class for its
         # file name, and most write only some of them
         from reports import view
@@ -49,11 +59,11 @@ class MarkdownReport:
         others = [{"fw": fw, "placements": [p for p in view.placements_sorted(assessment)
                                             if p["framework"] == fw["id"]]}
                   for fw in assessment["frameworks"][1:]]
-        return _template().render(a=assessment, evidence=evidence, scopes=scopes,
-                                  placements=view.placements_sorted(assessment),
-                                  stage_of=stage_of[primary], rollup_line=view.rollup_line,
-                                  assumptions=view.assumptions(shown),
-                                  changes=view.change_lines(assessment), others=others,
-                                  stage_text=view.stage_text,
-                                  tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
-                                  versions_text=view.versions_text)
+        return dict(a=assessment, evidence=evidence, scopes=scopes,
+                    placements=view.placements_sorted(assessment),
+                    stage_of=stage_of[primary], rollup_line=view.rollup_line,
+                    assumptions=view.assumptions(shown),
+                    changes=view.change_lines(assessment), others=others,
+                    stage_text=view.stage_text,
+                    tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
+                    versions_text=view.versions_text)

@@ -148,3 +148,28 @@ def test_html_report_escapes_content_and_lists_blockers(tmp_path):
     html = HtmlReport().render(run_audit(AuditConfig(targets=[target]), cache_dir=tmp_path))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "To reach stage 1 (Accelerate research)" in html
+
+
+def test_reports_written_as_they_are_made_are_the_rendered_reports(tmp_path):
+    """JSON, Markdown and HTML give their bytes in chunks, which the CLI writes as they come
+    (a fleet's reports are megabytes): the files are exactly what rendering them whole gives,
+    across many chunks."""
+    from auditor import output
+    from reports.html import HtmlReport
+    from reports.json_report import BATCH, JsonReport
+    from reports.markdown import MarkdownReport
+
+    facts = [{"signal": "vcs.repository", "strength": "operating", "locator": "git+file:///r@1#README.md:1"},
+             {"signal": "ci.pipeline", "locator": "git+file:///r@1#.github/workflows/ci.yml:4",
+              "excerpt": "run: pytest — ünïcode ✓"}]
+    targets = [build_target({"name": f"svc-{i}", "kind": "facts", "facts": facts,
+                             "labels": {"team": f"team-{i % 4}"}}) for i in range(100)]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    assert len(doc["capabilities"]) > 2 * BATCH
+    for report in (JsonReport(), MarkdownReport(), HtmlReport()):
+        chunks = list(report.chunks(doc))
+        whole = report.render(doc)
+        whole = whole if isinstance(whole, bytes) else whole.encode()
+        assert len(chunks) > 2, report.name  # split somewhere
+        (written,) = output.replace_reports(tmp_path / report.name, {report.filename: iter(chunks)})
+        assert written.read_bytes() == whole, report.name
