@@ -281,7 +281,7 @@ def assess(
         "evidence": [ev.to_dict() for ev in evidence],
         "unobserved": [u.to_dict() for u in unobserved],
         "links": [link.to_dict() for link in resolved],
-        "capabilities": [r.to_dict() for r in results],
+        "capabilities": _capability_dicts(results),
         "placements": placements,
         "inventory": inventory.build(evidence, targets, catalog.taxonomy()),
         "tempo": tempo.build(evidence, targets),
@@ -331,6 +331,18 @@ def run_audit(
                   previous=previous,
                   run={"config": config.source, "jobs": jobs, "executor": stats.executor},
                   started=started, t0=t0, policy=config.policy)
+
+
+def _capability_dicts(results: Sequence[Any]) -> list[dict[str, Any]]:
+    """The results as dicts, each scope's dict made once and shared by its results (33 per
+    project: 66,000 results at 2,000 repositories)."""
+    scopes: dict[Any, dict[str, str]] = {}
+    out = []
+    for r in results:
+        d = r.to_dict()
+        d["scope"] = scopes.setdefault(r.scope, d["scope"])
+        out.append(d)
+    return out
 
 
 def _status(name: str, failed: list[str], unobserved: list[Unobserved]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,13 +43,14 @@ __all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResu
            "Assessed", "assess_capabilities", "describe_sources", "evaluate"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
-    """What the engine matches against: evidence, or a resolved link (citing both ends)."""
+    """What the engine matches against: evidence, or a resolved link (citing both ends).
+    ``attributes`` is the evidence's own mapping (read, never changed)."""
 
     signal: str
     strength: int
-    attributes: dict[str, Any]
+    attributes: Mapping[str, Any]
     ids: tuple[str, ...]
 
 
@@ -244,7 +245,7 @@ def _facts(evidence: Sequence[Evidence], links: Sequence[Link]):
     ev_by_id: dict[str, Fact] = {}
     owner_of: dict[str, str] = {}
     for ev in evidence:
-        fact = Fact(ev.signal, int(ev.strength), dict(ev.attributes), (ev.id,))
+        fact = Fact(ev.signal, int(ev.strength), ev.attributes, (ev.id,))
         by_target[ev.target].append(fact)
         ev_by_id[ev.id] = fact
         owner_of[ev.id] = ev.target
@@ -333,6 +334,8 @@ def assess_capabilities(
 
     results: list[CapabilityResult] = []
     per_project: dict[str, dict[str, CapabilityResult]] = {}
+    # the same reason ("not observable from git alone — add …") held once, not per project
+    reasons: dict[str, str] = {}
 
     def judge(reach: Reach, team: str | None) -> dict[str, CapabilityResult]:
         view = _View(reach, by_target, ev_by_id, link_facts, owner_of, unobs, kind_of,
@@ -342,7 +345,7 @@ def assess_capabilities(
             status, cited, blind, reason, settle = view.judge(cap)
             out[cap.id] = CapabilityResult(reach.scope, cap, status, cited, blind,
                                            _waiver_for(cap.id, reach.scope, waivers, today, team),
-                                           reason, settle)
+                                           reasons.setdefault(reason, reason), settle)
         results.extend(out.values())
         return out
 

@@ -90,13 +90,15 @@ class Evidence:
         return "ev-" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
+        """The record (its ``attributes`` are this evidence's own, not a copy: a fleet's
+        assessment holds a hundred thousand of them)."""
         return {
             "id": self.id,
             "signal": self.signal,
             "strength": str(self.strength),
             "target": self.target,
             "locator": self.locator,
-            "attributes": dict(self.attributes),
+            "attributes": self.attributes,
             "excerpt": self.excerpt,
             "observed_at": self.observed_at,
         }
