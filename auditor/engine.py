@@ -183,6 +183,14 @@ def _waiver_for(cap_id: str, scope: Scope, waivers: Sequence[Any], today: date,
     return None
 
 
+def _names(targets: Sequence[str]) -> str:
+    """The targets a reason names: the first :data:`BLIND_LIMIT`, then how many more (a
+    fleet's roll-up may stand for hundreds; ``settle_with`` keeps every name)."""
+    if len(targets) <= BLIND_LIMIT:
+        return ", ".join(targets)
+    return f"{', '.join(targets[:BLIND_LIMIT])} and {len(targets) - BLIND_LIMIT} more"
+
+
 def _kinds_phrase(kinds: Sequence[str]) -> str:
     if not kinds:
         return "the audited sources"
@@ -229,8 +237,7 @@ class _View:
                         if any(u.covers(m.signal) for m in cap.matchers())})
         if status == UNMET and blind:
             targets = tuple(sorted({line.split(":", 1)[0] for line in blind}))
-            return UNKNOWN, cited, blind[:BLIND_LIMIT], \
-                f"{BLIND} {', '.join(targets)}", targets
+            return UNKNOWN, cited, blind[:BLIND_LIMIT], f"{BLIND} {_names(targets)}", targets
         if status == UNMET and not self.can_see_absence(cap):
             wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
             reason = (f"not observable from {_kinds_phrase(self.kinds)} — add "
@@ -298,7 +305,7 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
         reason = COUNT_PHRASE.format(counts[UNKNOWN], len(members))
         if not settle and unread:
             settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
-            reason = f"{BLIND} {', '.join(settle)} ({reason})"
+            reason = f"{BLIND} {_names(settle)} ({reason})"
         else:
             # one reason shared by every unknown member is the roll-up's too ("not observable
             # from git alone (unknown for 9 of 10 projects) — add a kubernetes … target")

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from reports import view
 
 _STYLE = {"met": "green", "partial": "yellow", "unmet": "red", "unknown": "magenta"}
+#: projects listed in the summary's table; a larger fleet shows its lowest-placed this many
+#: (the organisation and every team are always shown; the reports list every project)
+MAX_TARGET_ROWS = 20
 
 
 def _scope_name(scope: dict[str, str]) -> str:
     return "organisation" if scope["kind"] == "org" else f"{scope['kind']} {scope['name']}"
+
+
+def _rows(placements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(shown, hidden): every scope, but of more than :data:`MAX_TARGET_ROWS` targets only
+    the lowest-placed (a thousand rows would bury the organisation's and teams' own)."""
+    targets = [p for p in placements if p["scope"]["kind"] == "target"]
+    if len(targets) <= MAX_TARGET_ROWS:
+        return placements, []
+    lowest = sorted(targets, key=lambda p: (p["stage"], p["scope"]["name"]))[:MAX_TARGET_ROWS]
+    keep = {id(p) for p in lowest}
+    return ([p for p in placements if p["scope"]["kind"] != "target" or id(p) in keep],
+            [p for p in targets if id(p) not in keep])
 
 
 def print_summary(assessment: dict[str, Any], console: Any) -> None:
@@ -23,12 +39,16 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
         table.add_column("Stage", justify="right", no_wrap=True)
         table.add_column("Name")
         table.add_column("Blocks the next stage", overflow="fold")
-        for p in view.placements_sorted(assessment):
-            if p["framework"] != fw["id"]:
-                continue
+        rows, hidden = _rows([p for p in view.placements_sorted(assessment) if p["framework"] == fw["id"]])
+        for p in rows:
             blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
             table.add_row(_scope_name(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
         console.print(table)
+        if hidden:
+            spread = Counter(p["stage"] for p in hidden)
+            console.print(f"{len(hidden)} more targets not shown here ("
+                          + ", ".join(f"stage {s}: {n}" for s, n in sorted(spread.items()))
+                          + "); every target is in the reports.", markup=False)
     shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
     for p in shown:
         if p["basis"] == "members":

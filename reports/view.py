@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -74,7 +74,7 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
     reasons get a line each, so no member is shown under another's reason; a roll-up's count
     of unknown members is left out (it is in the roll-up's own section), so a team and its
     projects assumed for one reason share a line."""
-    from auditor.engine import UNKNOWN_COUNT
+    from auditor.engine import BLIND, UNKNOWN_COUNT
 
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for p in placements:
@@ -84,10 +84,29 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             settle = (f" — {settle_phrase(a['reason'], a['settle_with'], named=False)}"
                       if a["settle_with"] else "")
             why = (UNKNOWN_COUNT.sub("", a["reason"].split(" — ")[0]) if a["reason"] else "unknown") + settle
+            if p["scope"]["kind"] == "target" and a["settle_with"] == [p["scope"]["name"]] \
+                    and a["reason"].startswith(BLIND):
+                why = f"could not be read{settle}"  # its own source: one line for all such
             entry = seen.setdefault((a["capability"], why), {**a, "why": why, "scopes": []})
-            entry["scopes"].append(scope_plain(p["scope"]))
-    return [f"{a['title']} (stage {a['stage']}): {a['why']} [{', '.join(a['scopes'])}]"
+            entry["scopes"].append(p["scope"])
+    return [f"{a['title']} (stage {a['stage']}): {a['why']} [{scopes_text(a['scopes'])}]"
             for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"], a["why"]))]
+
+
+#: scopes named one by one in a line; more are counted by kind
+MAX_NAMED_SCOPES = 6
+
+
+def scopes_text(scopes: list[dict[str, str]]) -> str:
+    """'team a, target b' — or, for more than :data:`MAX_NAMED_SCOPES`, 'organisation, 8
+    teams and 1000 targets': a fleet's line names its kinds of scope, not every project."""
+    if len(scopes) <= MAX_NAMED_SCOPES:
+        return ", ".join(scope_plain(s) for s in scopes)
+    counts = Counter(s["kind"] for s in scopes)
+    parts = [("organisation" if kind == "org" else f"{n} {kind}{'s' if n > 1 else ''}")
+             for kind, n in sorted(counts.items(), key=lambda kv: SCOPE_ORDER.get(kv[0], 9))]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
 
 
 def stage_text(p: dict[str, Any]) -> str:
@@ -234,6 +253,17 @@ def versions_text(versions: list[dict[str, Any]]) -> str:
     return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
 
 
+#: names listed in one phrase; more are counted
+MAX_NAMES = 10
+
+
+def names_text(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c' — or the first :data:`MAX_NAMES` and how many more."""
+    if len(names) > MAX_NAMES:
+        return f"{', '.join(names[:MAX_NAMES])} and {len(names) - MAX_NAMES} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def add_target(kinds: list[str]) -> str:
     """'add a kubernetes or aws target' / 'add an mlflow target'."""
     article = "an" if kinds[0][:1] in "aeiou" else "a"
@@ -248,8 +278,6 @@ def settle_phrase(reason: str, settle_with: list[str], named: bool = True) -> st
     from auditor.engine import BLIND
 
     if reason.startswith(BLIND):
-        who = ("it" if len(settle_with) == 1 else "them") if not named else (
-            settle_with[0] if len(settle_with) == 1
-            else f"{', '.join(settle_with[:-1])} and {settle_with[-1]}")
+        who = ("it" if len(settle_with) == 1 else "them") if not named else names_text(settle_with)
         return f"fix what stopped {who} being read (see not observed) to settle it"
     return f"{add_target(settle_with)} to settle it"

@@ -51,7 +51,8 @@ def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target
         {"signal": "vcs.repository", "strength": "operating"}, *lock]})
     doc = run_audit(AuditConfig(targets=[broken, ok]), cache_dir=tmp_path)
     lines = [line for line in assumptions(doc["placements"]) if line.startswith("Version control")]
-    assert lines and "could not observe churn — fix what stopped it being read" in lines[0]
+    assert lines and lines[0].endswith("could not be read — fix what stopped it being read (see not "
+                                       "observed) to settle it [target churn]"), lines
     md = MarkdownReport().render(doc)
     assert "add a churn target" not in md
 
@@ -68,8 +69,9 @@ def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target
 
 
 def test_members_assumed_for_different_reasons_are_listed_under_their_own_reasons(tmp_path):
-    """Two repositories whose history could not be read: each is listed under its own reason,
-    never under the other's, and the organisation under the reason naming both."""
+    """Two repositories whose history could not be read: listed together as unreadable
+    themselves (never one under the other's name: a fleet with forty unreadable repositories
+    gets one line, not forty), and the organisation under the reason naming both."""
     from reports.view import assumptions
 
     lock = [{"signal": "env.lockfile", "locator": "git+file:///r@1#uv.lock:1"}]
@@ -78,9 +80,8 @@ def test_members_assumed_for_different_reasons_are_listed_under_their_own_reason
     doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
     lines = [line for line in assumptions(doc["placements"]) if line.startswith("Version control")]
     why = {line.rsplit(" [", 1)[1].rstrip("]"): line.rsplit(" [", 1)[0] for line in lines}
-    assert set(why) == {"target churn", "target fraud", "organisation"}, lines
-    assert "could not observe churn —" in why["target churn"]
-    assert "could not observe fraud —" in why["target fraud"]
+    assert set(why) == {"target churn, target fraud", "organisation"}, lines
+    assert "could not be read — fix what stopped it being read" in why["target churn, target fraud"]
     assert "could not observe churn, fraud" in why["organisation"]
     md = MarkdownReport().render(doc)
     assert "\nMedian of 2 member(s) (stage 1: 2)" in md and "member(s): median" not in md
@@ -93,7 +94,7 @@ def test_members_assumed_for_different_reasons_are_listed_under_their_own_reason
 
     out = io.StringIO()
     print_summary(doc, Console(file=out, width=300))
-    assert "being read (see not observed) to settle it [target churn]" in out.getvalue()
+    assert "being read (see not observed) to settle it [target churn, target fraud]" in out.getvalue()
     assert "[organisation]" in out.getvalue()  # the scopes are text, never taken for markup
 
 
@@ -115,3 +116,77 @@ def test_lists_are_lists_in_markdown(tmp_path):
     team = md.split("## Team `t0`", 1)[1]
     members = team.split("\n- Target `svc0`: stage", 1)[1].split("\n", 2)
     assert members[1] == "", team[:400]
+
+
+def test_a_fleet_summary_names_kinds_of_scope_and_shows_its_lowest_projects(tmp_path):
+    """At fleet size the console lists the organisation, every team and the lowest-placed
+    projects (the rest counted by stage), and an assumption's line counts the scopes it holds
+    for instead of naming every one; the reports still list every project."""
+    import io
+
+    from rich.console import Console
+
+    from reports.console import MAX_TARGET_ROWS, print_summary
+    from reports.view import assumptions
+    from tests.repos import make_repo
+
+    n = MAX_TARGET_ROWS + 4
+    pinned = {"README.md": "# model\n", "requirements.txt": "scikit-learn==1.4.2\npandas==2.2.2\n",
+              "Dockerfile": "FROM python:3.11-slim\n"}
+    targets = [build_target({"name": f"svc-{i:02d}", "kind": "git", "labels": {"team": f"t{i % 2}"},
+                             "path": str(make_repo(tmp_path / f"svc-{i:02d}",
+                                                   pinned if i != n - 1 else {"README.md": "# x\n"}))})
+               for i in range(n)]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path / "cache")
+    stages = {p["scope"]["name"]: p["stage"] for p in doc["placements"] if p["scope"]["kind"] == "target"}
+    low = f"svc-{n - 1:02d}"
+    assert stages[low] < min(s for name, s in stages.items() if name != low)
+
+    out = io.StringIO()
+    print_summary(doc, Console(file=out, width=200))
+    text = out.getvalue()
+    assert f"target {low} " in text  # the lowest-placed project, though last by name
+    assert len([name for name in stages if f"target {name} " in text]) == MAX_TARGET_ROWS
+    assert f"4 more targets not shown here (stage {stages['svc-00']}: 4)" in text
+    assert "team t0" in text and "team t1" in text and "organisation" in text
+
+    provisional = sum(1 for p in doc["placements"] if p["scope"]["kind"] == "target" and p["provisional"])
+    assert provisional > MAX_TARGET_ROWS
+    fleet = f"[organisation, 2 teams and {provisional} targets]"
+    lines = assumptions(doc["placements"])
+    assert any(line.endswith(fleet) for line in lines), lines
+    assert not any("target svc-00" in line for line in lines)
+    assert fleet in text
+    md = MarkdownReport().render(doc)
+    assert fleet in md and all(f"Target `{name}`" in md for name in stages)
+
+
+def test_many_unreadable_repositories_give_one_line_and_a_bounded_list_of_names(tmp_path):
+    """Fourteen repositories that could not be read (a credentials problem across a fleet):
+    one assumption line for all of them, and a roll-up's reason names ten and counts the rest
+    (settle_with keeps every name)."""
+    import io
+
+    from rich.console import Console
+
+    from reports.console import print_summary
+    from reports.view import assumptions
+
+    lock = [{"signal": "env.lockfile", "locator": "git+file:///r@1#uv.lock:1"}]
+    ok = lock + [{"signal": "vcs.repository", "strength": "operating"},
+                 {"signal": "compute.workspace", "locator": "git+file:///r@1#.devcontainer/devcontainer.json:2"}]
+    broken = [f"repo-{i:02d}" for i in range(14)]
+    targets = [build_target({"name": name, "kind": "facts", "facts": lock, "fail": "bad object"})
+               for name in broken]
+    targets += [build_target({"name": f"ok-{i:02d}", "kind": "facts", "facts": ok}) for i in range(20)]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    org = next(c for c in doc["capabilities"] if c["scope"]["kind"] == "org" and c["id"] == "version_control")
+    assert org["reason"].startswith(f"could not observe {', '.join(broken[:10])} and 4 more (")
+    assert org["settle_with"] == broken
+    lines = [line for line in assumptions(doc["placements"]) if line.startswith("Version control")]
+    assert lines == ["Version control (stage 1): could not be read — fix what stopped it being read "
+                     "(see not observed) to settle it [14 targets]"], lines
+    out = io.StringIO()
+    print_summary(doc, Console(file=out, width=400))
+    assert "repo-09 and 4 more being read" in out.getvalue()
+    assert "repo-10" not in out.getvalue().split("Not seen by this audit", 1)[1]
