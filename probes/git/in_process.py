@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, field
+from fnmatch import translate
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,21 @@ class Search:
     any_pattern: re.Pattern[bytes]
     code_globs: Sequence[str]
     config_globs: Sequence[str]
+    #: each list of globs as one expression (``fnmatchcase`` per glob per file cost more
+    #: than the rest of choosing the files)
+    is_code: Any = field(init=False, repr=False, compare=False)
+    is_config: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_code", _globs(self.code_globs))
+        object.__setattr__(self, "is_config", _globs(self.config_globs))
+
+
+def _globs(globs: Sequence[str]) -> Any:
+    """A test of a path against ``globs`` as ``fnmatchcase`` reads them (``*`` crosses ``/``)."""
+    if not globs:
+        return lambda path: None
+    return re.compile("|".join(f"(?:{translate(g)})" for g in globs)).match
 
 
 def grep(local: Local, tree: Tree, search: Search) -> tuple[bytes, bytes] | None:
@@ -246,8 +261,8 @@ def grep(local: Local, tree: Tree, search: Search) -> tuple[bytes, bytes] | None
     for path, (mode, oid, size) in tree.rows():
         if mode not in _REGULAR:
             continue  # git greps regular files: no symlink, no submodule
-        is_code = any(fnmatchcase(path, g) for g in search.code_globs)
-        is_config = any(fnmatchcase(path, g) for g in search.config_globs)
+        is_code = search.is_code(path) is not None
+        is_config = search.is_config(path) is not None
         if is_code or is_config:
             todo.append((path, oid, is_code, is_config))
             cost += (size or 0) * (CONFIG_WEIGHT if is_config else 1)
