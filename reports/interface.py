@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any, ClassVar, Protocol
 
-#: bytes gathered into one chunk by :func:`encoded`
-CHUNK = 1 << 16
+#: a template's pieces joined into one chunk by :func:`encoded` (tens of kilobytes)
+PIECES = 4096
 
 
 class Report(Protocol):
@@ -25,15 +26,9 @@ class Report(Protocol):
 
 
 def encoded(pieces: Iterable[str]) -> Iterator[bytes]:
-    """A text report's pieces (a template's ``generate``) as UTF-8 chunks of about
-    :data:`CHUNK` bytes: the text is never held whole, nor the list of its pieces."""
-    batch: list[str] = []
-    size = 0
-    for piece in pieces:
-        batch.append(piece)
-        size += len(piece)
-        if size >= CHUNK:
-            yield "".join(batch).encode()
-            batch, size = [], 0
-    if batch:
+    """A text report's pieces (a template's ``generate``) as UTF-8 chunks of :data:`PIECES`
+    pieces each: the text is never held whole, nor the list of its pieces, and the batching
+    runs in C (a fleet's report.md is half a million pieces)."""
+    it = iter(pieces)
+    while batch := list(islice(it, PIECES)):
         yield "".join(batch).encode()
