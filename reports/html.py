@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 
 @cache
 def _template():
-    import jinja2
-
     from reports import view
+    from reports.templating import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-    )
+    env = environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["scope"] = lambda s: view.scope_plain(s).capitalize() if s["kind"] == "org" \
         else f"{s['kind'].title()} {s['name']}"
     env.filters["short"] = view.short_locator

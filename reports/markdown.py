@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 
 @cache
 def _template():
-    import jinja2
-
     from reports import view
+    from reports.templating import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = environment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
     env.filters["mark"] = lambda s: view.STATUS_MARK.get(s, s)
     env.filters["scope"] = view.scope_label
     env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
