@@ -94,7 +94,7 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
 
 
 #: scopes named one by one in a line; more are counted by kind
-MAX_NAMED_SCOPES = 6
+MAX_NAMED_SCOPES = 10
 
 
 def scopes_text(scopes: list[dict[str, str]]) -> str:
