@@ -291,18 +291,28 @@ def released():
     probe_started()
     seen["probing"] = gc.isenabled()
 startup.release_gc = released
+from auditor.executors import local  # a forked worker notes its collector's state per job
+run_job, notes = local.run_job, sys.argv[3] + ".workers"
+def noted(job):
+    with open(notes, "a") as fh:
+        fh.write(f"{gc.isenabled()}\n")
+    return run_job(job)
+local.run_job = noted
+repos = sys.argv[2].split(",")
 if sys.argv[1] == "library":
     from auditor.audit import run_audit
     from auditor.config import AuditConfig, targets_from_arguments
-    run_audit(AuditConfig(targets=targets_from_arguments([sys.argv[2]])), cache_dir=sys.argv[3])
+    run_audit(AuditConfig(targets=targets_from_arguments(repos)), cache_dir=sys.argv[3], jobs=2,
+              executor="processes")
     seen["after"] = gc.isenabled()
     print(seen)
 else:
     import atexit
     atexit.register(lambda: print(seen, flush=True))
     from auditor import cli
-    sys.argv = ["mlops-auditor", "audit", sys.argv[2], "--cache-dir", sys.argv[3], "-o",
-                sys.argv[3] + "/out", "-q", "--no-history", "-f", "json"]
+    sys.argv = ["mlops-auditor", "audit", *repos, "--cache-dir", sys.argv[3], "-o",
+                sys.argv[3] + "/out", "-q", "--no-history", "-f", "json", "--jobs", "2",
+                "--executor", "processes"]
     cli.main()
 """
 
@@ -311,10 +321,11 @@ def test_the_command_holds_the_collector_outside_its_probes_and_a_library_caller
     """The mlops-auditor process turns the cyclic collector off while it starts and again once
     its probes are done (building the assessment makes only long-lived data, and full
     collections over a fleet's assessment cost as much as the assessment); probes run with
-    it on. A program that calls the library keeps its collector as it was."""
-    from tests.repos import make_stage2_repo
+    it on, in forked workers too, though the parent holds it while it receives their
+    outcomes. A program that calls the library keeps its collector as it was."""
+    from tests.repos import make_stage0_repo, make_stage2_repo
 
-    repo = make_stage2_repo(tmp_path / "repo")
+    repo = f"{make_stage2_repo(tmp_path / 'repo')},{make_stage0_repo(tmp_path / 'other')}"
     states = {}
     for mode in ("command", "library"):
         out = subprocess.run([sys.executable, "-c", GC_WATCH, mode, str(repo), str(tmp_path / mode)],
@@ -322,3 +333,5 @@ def test_the_command_holds_the_collector_outside_its_probes_and_a_library_caller
         states[mode] = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 (our own dict repr)
     assert states["command"] == {"probes": False, "probing": True, "assess": False}
     assert states["library"] == {"probes": True, "probing": True, "assess": True, "after": True}
+    for mode in ("command", "library"):  # each of the two jobs ran in a worker, collector on
+        assert (tmp_path / f"{mode}.workers").read_text().split() == ["True", "True"], mode

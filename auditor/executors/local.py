@@ -87,7 +87,18 @@ def _exit_reason(proc: BaseProcess) -> str:
 
 
 def run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome], None]) -> None:
-    """Run every job on at most ``workers`` forked processes; ``deliver`` once per job."""
+    """Run every job on at most ``workers`` forked processes; ``deliver`` once per job.
+
+    The parent holds the cyclic collector meanwhile: it only hands out jobs and keeps what
+    comes back, long-lived data that full collections would scan again and again as a fleet's
+    outcomes pile up."""
+    collect_garbage = gc.isenabled()
+    with startup.collector_off():
+        _run_local(jobs, workers, deliver, collect_garbage)
+
+
+def _run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome], None],
+               collect_garbage: bool) -> None:
     from auditor.runner import Outcome
 
     ctx = multiprocessing.get_context("fork")
@@ -96,7 +107,6 @@ def run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome
     idle: list[_Worker] = []
     busy: list[_Worker] = []
     started: list[_Worker] = []
-    collect_garbage = gc.isenabled()  # as the parent has it before it holds it (below)
 
     def spawn() -> None:
         parent, child = ctx.Pipe()
@@ -119,50 +129,47 @@ def run_local(jobs: Sequence[Job], workers: int, deliver: Callable[[Job, Outcome
         else:
             deliver(jobs[index], failed(jobs[index], reason))
 
-    # the parent only hands out jobs and keeps what comes back: long-lived data, which full
-    # collections would scan again and again as the fleet's outcomes pile up
-    with startup.collector_off():
-        try:
-            for _ in range(min(workers, len(jobs))):
-                spawn()
-            while pending or busy:
-                alive = sum(w.proc.is_alive() for w in started)
-                for _ in range(min(workers, len(pending) + len(busy)) - alive):
-                    spawn()  # a dead worker's place is taken by a fresh one
-                while pending and idle:
-                    worker = idle.pop()
-                    worker.job = pending.popleft()
-                    worker.deadline = time.monotonic() + jobs[worker.job].timeout + GRACE
-                    busy.append(worker)
-                    with contextlib.suppress(OSError, ValueError):
-                        worker.conn.send(worker.job)  # a worker gone meanwhile: found below
-                left = min(w.deadline for w in busy) - time.monotonic()
-                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
-                                 timeout=max(0.0, left)))
-                for worker in list(busy):
-                    if worker.conn in ready or worker.proc.sentinel in ready:
-                        try:
-                            index, evidence, unobserved, holdings, timing = worker.conn.recv()
-                        except (EOFError, OSError):  # died before it could answer
-                            worker.proc.join(5)
-                            lost(worker, f"the worker process running it died ({_exit_reason(worker.proc)})",
-                                 retry=True)
-                            _stop(worker)
-                            continue
-                        busy.remove(worker)
-                        worker.job = None
-                        idle.append(worker)
-                        job = jobs[index]
-                        deliver(job, Outcome(job.target, job.probe, evidence, unobserved, holdings, timing))
-                    elif time.monotonic() > worker.deadline:
-                        timeout = jobs[worker.job].timeout if worker.job is not None else 0
+    try:
+        for _ in range(min(workers, len(jobs))):
+            spawn()
+        while pending or busy:
+            alive = sum(w.proc.is_alive() for w in started)
+            for _ in range(min(workers, len(pending) + len(busy)) - alive):
+                spawn()  # a dead worker's place is taken by a fresh one
+            while pending and idle:
+                worker = idle.pop()
+                worker.job = pending.popleft()
+                worker.deadline = time.monotonic() + jobs[worker.job].timeout + GRACE
+                busy.append(worker)
+                with contextlib.suppress(OSError, ValueError):
+                    worker.conn.send(worker.job)  # a worker gone meanwhile: found below
+            left = min(w.deadline for w in busy) - time.monotonic()
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                             timeout=max(0.0, left)))
+            for worker in list(busy):
+                if worker.conn in ready or worker.proc.sentinel in ready:
+                    try:
+                        index, evidence, unobserved, holdings, timing = worker.conn.recv()
+                    except (EOFError, OSError):  # died before it could answer
+                        worker.proc.join(5)
+                        lost(worker, f"the worker process running it died ({_exit_reason(worker.proc)})",
+                             retry=True)
                         _stop(worker)
-                        lost(worker, f"timed out after {timeout:g}s (its worker process was stopped)",
-                             retry=False)
-                idle[:] = [w for w in idle if w.proc.is_alive()]
-        finally:
-            for worker in started:
-                _stop(worker)
+                        continue
+                    busy.remove(worker)
+                    worker.job = None
+                    idle.append(worker)
+                    job = jobs[index]
+                    deliver(job, Outcome(job.target, job.probe, evidence, unobserved, holdings, timing))
+                elif time.monotonic() > worker.deadline:
+                    timeout = jobs[worker.job].timeout if worker.job is not None else 0
+                    _stop(worker)
+                    lost(worker, f"timed out after {timeout:g}s (its worker process was stopped)",
+                         retry=False)
+            idle[:] = [w for w in idle if w.proc.is_alive()]
+    finally:
+        for worker in started:
+            _stop(worker)
 
 
 def _stop(worker: _Worker) -> None:
