@@ -13,10 +13,6 @@ _STYLE = {"met": "green", "partial": "yellow", "unmet": "red", "unknown": "magen
 MAX_TARGET_ROWS = 20
 
 
-def _scope_name(scope: dict[str, str]) -> str:
-    return "organisation" if scope["kind"] == "org" else f"{scope['kind']} {scope['name']}"
-
-
 def _rows(placements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(shown, hidden): every scope, but of more than :data:`MAX_TARGET_ROWS` targets only
     the lowest-placed (a thousand rows would bury the organisation's and teams' own)."""
@@ -42,7 +38,7 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
         rows, hidden = _rows([p for p in view.placements_sorted(assessment) if p["framework"] == fw["id"]])
         for p in rows:
             blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
-            table.add_row(_scope_name(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
+            table.add_row(view.scope_plain(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
         console.print(table)
         if hidden:
             spread = Counter(p["stage"] for p in hidden)
@@ -52,9 +48,9 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
     shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
     for p in shown:
         if p["basis"] == "members":
-            console.print(f"{_scope_name(p['scope'])}: {view.rollup_line(p)}", markup=False)
+            console.print(f"{view.scope_plain(p['scope'])}: {view.rollup_line(p)}", markup=False)
         elif p["basis"] == "pooled":
-            console.print(f"{_scope_name(p['scope'])}: no project of its own; judged on the pooled "
+            console.print(f"{view.scope_plain(p['scope'])}: no project of its own; judged on the pooled "
                           f"evidence of its sources")
     notes = view.assumptions(shown)
     if notes:
