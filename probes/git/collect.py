@@ -14,12 +14,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from auditor.evidence import Evidence, Strength, Unobserved
 from auditor.probe import ProbeCancelled, ProbeContext, Target
 from probes.git import detect, history, in_process
-from probes.git.declare import Detector, Files
+from probes.git.declare import Detector, Files, glob_matcher
 from probes.git.detect import code
 from probes.git.gitcmd import BlobReader, Git, GitError
 from probes.git.roles import may_establish, role_of
@@ -226,6 +225,7 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
         out = repo.git.run("grep", *args, "-E", *tail, ok_codes=(0, 1))
     imports = code.import_regex()
     prefix = len(repo.head) + 1
+    is_code, is_config = glob_matcher(code_specs), glob_matcher(config_specs)
     kind: dict[bytes, tuple[bool, bool]] = {}
     code_files: dict[bytes, None] = {}
     config: list[bytes] = []
@@ -234,8 +234,7 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
         sides = kind.get(path)
         if sides is None:
             rel = path[prefix:].decode("utf-8", "surrogateescape")
-            sides = kind[path] = (any(fnmatchcase(rel, g) for g in code_specs),
-                                  any(fnmatchcase(rel, g) for g in config_specs))
+            sides = kind[path] = (is_code(rel) is not None, is_config(rel) is not None)
         if sides[0] and path not in code_files and imports.search(record[3]):
             code_files[path] = None
         if sides[1]:

@@ -25,10 +25,10 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fnmatch import translate
 from pathlib import Path
 from typing import Any
 
+from probes.git.declare import glob_matcher
 from probes.git.tree import SUBMODULE, Tree
 
 #: targets of the git probe in one run from which ``reader: auto`` reads in-process
@@ -234,21 +234,14 @@ class Search:
     any_pattern: re.Pattern[bytes]
     code_globs: Sequence[str]
     config_globs: Sequence[str]
-    #: each list of globs as one expression (``fnmatchcase`` per glob per file cost more
-    #: than the rest of choosing the files)
+    #: each list of globs as one test (:func:`~probes.git.declare.glob_matcher`)
     is_code: Any = field(init=False, repr=False, compare=False)
     is_config: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "is_code", _globs(self.code_globs))
-        object.__setattr__(self, "is_config", _globs(self.config_globs))
+        object.__setattr__(self, "is_code", glob_matcher(self.code_globs))
+        object.__setattr__(self, "is_config", glob_matcher(self.config_globs))
 
-
-def _globs(globs: Sequence[str]) -> Any:
-    """A test of a path against ``globs`` as ``fnmatchcase`` reads them (``*`` crosses ``/``)."""
-    if not globs:
-        return lambda path: None
-    return re.compile("|".join(f"(?:{translate(g)})" for g in globs)).match
 
 
 def grep(local: Local, tree: Tree, search: Search) -> tuple[bytes, bytes] | None:
