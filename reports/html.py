@@ -21,9 +21,11 @@ def _template():
     env.filters["scope"] = lambda s: view.scope_plain(s).capitalize() if s["kind"] == "org" \
         else f"{s['kind'].title()} {s['name']}"
     env.filters["short"] = view.short_locator
+    from auditor.engine import BLIND
+
     env.globals.update(stage_text=view.stage_text, rollup_line=view.rollup_line,
                        tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
-                       versions_text=view.versions_text)
+                       versions_text=view.versions_text, blind=BLIND)
     return env.get_template("report.html.j2")
 
 
