@@ -55,6 +55,11 @@ def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target
                                        "observed) to settle it [target churn]"), lines
     md = MarkdownReport().render(doc)
     assert "add a churn target" not in md
+    from reports.html import HtmlReport
+
+    html = HtmlReport().render(doc)
+    assert "could not observe churn — fix what stopped it being read to settle it" in html
+    assert "add a churn target" not in html
 
     import io
 
