@@ -339,9 +339,10 @@ def _capability_dicts(results: Sequence[Any]) -> list[dict[str, Any]]:
     scopes: dict[Any, dict[str, str]] = {}
     out = []
     for r in results:
-        d = r.to_dict()
-        d["scope"] = scopes.setdefault(r.scope, d["scope"])
-        out.append(d)
+        scope = scopes.get(r.scope)
+        if scope is None:
+            scope = scopes[r.scope] = r.scope.to_dict()
+        out.append(r.to_dict(scope))
     return out
 
 
