@@ -93,14 +93,14 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"], a["why"]))]
 
 
-#: scopes named one by one in a line; more are counted by kind
-MAX_NAMED_SCOPES = 10
+#: names (of scopes, of targets) listed in one line or phrase; more are counted
+MAX_NAMES = 10
 
 
 def scopes_text(scopes: list[dict[str, str]]) -> str:
-    """'team a, target b' — or, for more than :data:`MAX_NAMED_SCOPES`, 'organisation, 8
+    """'team a, target b' — or, for more than :data:`MAX_NAMES`, 'organisation, 8
     teams and 1000 targets': a fleet's line names its kinds of scope, not every project."""
-    if len(scopes) <= MAX_NAMED_SCOPES:
+    if len(scopes) <= MAX_NAMES:
         return ", ".join(scope_plain(s) for s in scopes)
     counts = Counter(s["kind"] for s in scopes)
     parts = [("organisation" if kind == "org" else f"{n} {kind}{'s' if n > 1 else ''}")
@@ -251,10 +251,6 @@ def tempo_combined(row: dict[str, Any]) -> str:
 def versions_text(versions: list[dict[str, Any]]) -> str:
     """'2.9.0 (retention), 3.1.0 (risk)'."""
     return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
-
-
-#: names listed in one phrase; more are counted
-MAX_NAMES = 10
 
 
 def names_text(names: list[str]) -> str:
