@@ -54,7 +54,7 @@ class Fact:
     ids: tuple[str, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class CapabilityResult:
     """A capability's status for one scope, with the evidence cited and what was not observed."""
 
