@@ -192,6 +192,18 @@ def _names(targets: Sequence[str]) -> str:
     return f"{', '.join(targets[:BLIND_LIMIT])} and {len(targets) - BLIND_LIMIT} more"
 
 
+#: target kinds said with a vowel sound though spelled with a consonant ("an MLflow target")
+SAID_WITH_A_VOWEL = frozenset({"mlflow"})
+
+
+def add_target(kinds: Sequence[str]) -> str:
+    """'add a kubernetes or aws target', 'add an aws target', 'add an mlflow target': the
+    one wording of this advice, for the engine's reasons and every report."""
+    first = kinds[0]
+    article = "an" if first[:1] in "aeiou" or first in SAID_WITH_A_VOWEL else "a"
+    return f"add {article} {' or '.join(kinds)} target"
+
+
 def _kinds_phrase(kinds: Sequence[str]) -> str:
     if not kinds:
         return "the audited sources"
@@ -241,9 +253,7 @@ class _View:
             return UNKNOWN, cited, blind[:BLIND_LIMIT], f"{BLIND} {_names(targets)}", targets
         if status == UNMET and not self.can_see_absence(cap):
             wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
-            reason = (f"not observable from {_kinds_phrase(self.kinds)} — add "
-                      f"{'an' if wanted[0][0] in 'aeiou' else 'a'} {' or '.join(wanted)} "
-                      f"target to confirm")
+            reason = f"not observable from {_kinds_phrase(self.kinds)} — {add_target(wanted)} to confirm"
             return UNKNOWN, cited, blind[:BLIND_LIMIT], reason, wanted
         return status, cited, blind[:BLIND_LIMIT], "", ()
 

@@ -25,7 +25,8 @@ def _template():
 
     env.globals.update(stage_text=view.stage_text, rollup_line=view.rollup_line,
                        tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
-                       versions_text=view.versions_text, blind=BLIND)
+                       versions_text=view.versions_text, blind=BLIND,
+                       settle_phrase=view.settle_phrase)
     return env.get_template("report.html.j2")
 
 

@@ -260,18 +260,12 @@ def names_text(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def add_target(kinds: list[str]) -> str:
-    """'add a kubernetes or aws target' / 'add an mlflow target'."""
-    article = "an" if kinds[0][:1] in "aeiou" else "a"
-    return f"add {article} {' or '.join(kinds)} target"
-
-
 def settle_phrase(reason: str, settle_with: list[str], named: bool = True) -> str:
     """What settles an unknown: adding a kind of source it cannot be seen from, or — when a
     source failed (the engine's reason starts with ``could not observe``) — reading the
     targets it names again once what stopped them is fixed. ``named=False`` when the reason
     shown beside it already names them."""
-    from auditor.engine import BLIND
+    from auditor.engine import BLIND, add_target
 
     if reason.startswith(BLIND):
         who = ("it" if len(settle_with) == 1 else "them") if not named else names_text(settle_with)

@@ -58,7 +58,8 @@ def test_an_unknown_from_a_source_that_failed_says_to_fix_it_not_to_add_a_target
     from reports.html import HtmlReport
 
     html = HtmlReport().render(doc)
-    assert "could not observe churn — fix what stopped it being read to settle it" in html
+    assert ("could not observe churn — fix what stopped it being read (see not observed) to "
+            "settle it") in html
     assert "add a churn target" not in html
 
     import io
@@ -195,3 +196,36 @@ def test_many_unreadable_repositories_give_one_line_and_a_bounded_list_of_names(
     print_summary(doc, Console(file=out, width=400))
     assert "repo-09 and 4 more being read" in out.getvalue()
     assert "repo-10" not in out.getvalue().split("Not seen by this audit", 1)[1]
+
+
+def test_every_report_gives_the_same_advice_with_the_right_article(tmp_path):
+    """What settles an unknown is worded once: "add an aws target", never "add a aws target",
+    in the engine's reasons, the console, Markdown and HTML alike."""
+    import io
+
+    from rich.console import Console
+
+    from auditor.engine import add_target
+    from reports.console import print_summary
+    from reports.html import HtmlReport
+
+    assert add_target(["aws"]) == "add an aws target"
+    assert add_target(["mlflow", "kubernetes"]) == "add an mlflow or kubernetes target"
+    assert add_target(["kubernetes", "aws"]) == "add a kubernetes or aws target"
+    from tests.repos import make_stage2_repo
+
+    make_stage2_repo(tmp_path / "svc")
+    doc = run_audit(AuditConfig(targets=[build_target({"name": "svc", "kind": "git",
+                                                       "path": str(tmp_path / "svc")})]),
+                    cache_dir=tmp_path / "cache")
+    wanted = {tuple(c["settle_with"]) for c in doc["capabilities"] if c.get("settle_with")}
+    vowel = sorted(w for w in wanted if w[0][0] in "aeiou")
+    assert vowel, wanted  # some capability is settled by a kind whose name starts with a vowel
+    out = io.StringIO()
+    print_summary(doc, Console(file=out, width=300))
+    reports = (MarkdownReport().render(doc), HtmlReport().render(doc),
+               " ".join(c.get("reason", "") for c in doc["capabilities"]))
+    for text in (*reports, out.getvalue()):
+        assert " add a a" not in text and " add a o" not in text
+    for text in reports:  # the console shows only what blocks a placement
+        assert add_target(list(vowel[0])) in text
