@@ -184,12 +184,13 @@ def _waiver_for(cap_id: str, scope: Scope, waivers: Sequence[Any], today: date,
     return None
 
 
-def _names(targets: Sequence[str]) -> str:
-    """The targets a reason names: the first :data:`BLIND_LIMIT`, then how many more (a
-    fleet's roll-up may stand for hundreds; ``settle_with`` keeps every name)."""
-    if len(targets) <= BLIND_LIMIT:
-        return ", ".join(targets)
-    return f"{', '.join(targets[:BLIND_LIMIT])} and {len(targets) - BLIND_LIMIT} more"
+def names_text(names: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c' — or the first :data:`BLIND_LIMIT` and how many more (a
+    fleet's roll-up may stand for hundreds; ``settle_with`` keeps every name). The one way
+    reasons and reports list names."""
+    if len(names) > BLIND_LIMIT:
+        return f"{', '.join(names[:BLIND_LIMIT])} and {len(names) - BLIND_LIMIT} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 #: target kinds said with a vowel sound though spelled with a consonant ("an MLflow target")
@@ -250,7 +251,7 @@ class _View:
                         if any(u.covers(m.signal) for m in cap.matchers())})
         if status == UNMET and blind:
             targets = tuple(sorted({line.split(":", 1)[0] for line in blind}))
-            return UNKNOWN, cited, blind[:BLIND_LIMIT], f"{BLIND} {_names(targets)}", targets
+            return UNKNOWN, cited, blind[:BLIND_LIMIT], f"{BLIND} {names_text(targets)}", targets
         if status == UNMET and not self.can_see_absence(cap):
             wanted = tuple(k for k in cap.observable_from if k not in self.kinds)
             reason = f"not observable from {_kinds_phrase(self.kinds)} — {add_target(wanted)} to confirm"
@@ -316,7 +317,7 @@ def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
         reason = COUNT_PHRASE.format(counts[UNKNOWN], len(members))
         if not settle and unread:
             settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
-            reason = f"{BLIND} {_names(settle)} ({reason})"
+            reason = f"{BLIND} {names_text(settle)} ({reason})"
         else:
             # one reason shared by every unknown member is the roll-up's too ("not observable
             # from git alone (unknown for 9 of 10 projects) — add a kubernetes … target")

@@ -253,19 +253,12 @@ def versions_text(versions: list[dict[str, Any]]) -> str:
     return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
 
 
-def names_text(names: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c' — or the first :data:`MAX_NAMES` and how many more."""
-    if len(names) > MAX_NAMES:
-        return f"{', '.join(names[:MAX_NAMES])} and {len(names) - MAX_NAMES} more"
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def settle_phrase(reason: str, settle_with: list[str], named: bool = True) -> str:
     """What settles an unknown: adding a kind of source it cannot be seen from, or — when a
     source failed (the engine's reason starts with ``could not observe``) — reading the
     targets it names again once what stopped them is fixed. ``named=False`` when the reason
     shown beside it already names them."""
-    from auditor.engine import BLIND, add_target
+    from auditor.engine import BLIND, add_target, names_text
 
     if reason.startswith(BLIND):
         who = ("it" if len(settle_with) == 1 else "them") if not named else names_text(settle_with)
