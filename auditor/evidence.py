@@ -107,9 +107,13 @@ class Evidence:
         if not self.id:
             object.__setattr__(self, "id", self.make_id())
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
     def __setstate__(self, state: Sequence[Any]) -> None:
         """Unpickling (evidence sent back by a worker process) shares short strings as
-        construction does; nothing is redacted again."""
+        construction does; nothing is redacted again. (Both ends of pickling are defined
+        here, so the state's form does not depend on what ``dataclass`` generates.)"""
         for name, value in zip(self.__slots__, state, strict=True):
             object.__setattr__(self, name, _shared_attr(value) if name in _SHARED_FIELDS else value)
 
