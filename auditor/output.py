@@ -150,22 +150,34 @@ def summary(assessment: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_history(history_dir: Path, assessment: dict[str, Any]) -> Path:
-    """One file per run, written atomically: a crashed run never damages earlier history."""
+    """One file per run, written atomically: a crashed run never damages earlier history.
+
+    Gzipped JSON (``zcat`` reads it): a scheduled run over 1,000 repositories keeps 33,000
+    capability statuses, 1.8 MB a day as indented JSON and 0.1 MB compressed — a year of
+    daily runs must not fill the volume the reports live on."""
+    import gzip
+
     stamp = assessment["run"]["started_at"].replace(":", "").replace("-", "")
-    path = history_dir / f"{stamp}-{assessment['run']['id'][:8]}.json"
-    write_atomic(path, json.dumps(summary(assessment), indent=1, sort_keys=True) + "\n")
+    path = history_dir / f"{stamp}-{assessment['run']['id'][:8]}.json.gz"
+    text = json.dumps(summary(assessment), separators=(",", ":"), sort_keys=True) + "\n"
+    write_atomic(path, gzip.compress(text.encode(), mtime=0))
     return path
 
 
 def previous_run(history_dir: Path, exclude: Path | None = None) -> dict[str, Any] | None:
+    """The newest readable summary (``.json.gz``, or ``.json`` as earlier versions wrote)."""
+    import gzip
+
     if not history_dir.is_dir():
         return None
-    for path in sorted(history_dir.glob("*.json"), reverse=True):
+    found = [*history_dir.glob("*.json"), *history_dir.glob("*.json.gz")]
+    for path in sorted(found, key=lambda p: p.name, reverse=True):
         if exclude is not None and path == exclude:
             continue
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
+            data = path.read_bytes()
+            return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
+        except (OSError, ValueError, EOFError):  # gzip.BadGzipFile is an OSError
             continue
     return None
 

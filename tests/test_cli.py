@@ -85,7 +85,28 @@ def test_history_reports_changes_between_runs(tmp_path):
     assert "Since the previous run:" in result.output
     assert "↓ target svc: stage 1 → 0" in result.output
     assert "↓ target svc: Reproducible environments met → unmet" in result.output
-    assert len(list((tmp_path / "out" / "history").glob("*.json"))) == 2
+    assert len(list((tmp_path / "out" / "history").glob("*.json.gz"))) == 2
+
+
+def test_history_is_compressed_and_an_earlier_plain_summary_still_counts(tmp_path):
+    """A scheduled run keeps one summary a run; gzipped, a year of them stays small. A
+    summary an earlier version wrote as plain JSON is still the previous run."""
+    import gzip
+    import json
+
+    audit(tmp_path, "-q")
+    history = tmp_path / "out" / "history"
+    (newest,) = history.glob("*.json.gz")
+    summary = json.loads(gzip.decompress(newest.read_bytes()))
+    assert summary["capabilities"]["target:svc:reproducible_environment"] == "met"
+    assert newest.stat().st_size < len(json.dumps(summary)) / 2
+    # as an earlier version left it: plain JSON, newer than the gzipped one
+    plain = history / "29990101T000000Z-00000000.json"
+    summary["capabilities"]["target:svc:reproducible_environment"] = "unmet"
+    plain.write_text(json.dumps(summary))
+    newest.unlink()
+    result = audit(tmp_path)
+    assert "↑ target svc: Reproducible environments unmet → met" in result.output
 
 
 def test_changes_are_recorded_in_the_assessment_under_quiet(tmp_path):

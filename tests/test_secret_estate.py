@@ -94,7 +94,15 @@ targets:
     assert proc.returncode == 0, proc.stderr[-3000:]
     written = [p for p in out.rglob("*") if p.is_file()]
     assert len(written) >= len(FORMATS) + 1  # every format and a history entry
-    return proc.stdout + proc.stderr + "".join(p.read_text(errors="replace") for p in written)
+    return proc.stdout + proc.stderr + "".join(_text(p) for p in written)
+
+
+def _text(path: Path) -> str:
+    """A written file as text; a compressed one (history) decompressed first."""
+    import gzip
+
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.suffix == ".gz" else data).decode(errors="replace")
 
 
 @pytest.mark.slow
