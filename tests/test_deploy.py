@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import shlex
+import subprocess
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -203,13 +206,38 @@ def test_the_assess_step_waits_for_every_shard_then_assesses_the_same_folder():
     assert {e.name: e.value for e in wait.env}["SHARDS"] == str(shards)
     assert "manifest-*-of-$SHARDS.json" in _script(wait)
     (c,) = pod.containers
-    words = shlex.split(_script(c))
+    words = shlex.split(_script(c).split(" ; ")[-1])
     assert words[:3] == ["exec", "mlops-auditor", "assess"]
     collected = shlex.split(_script(collect.spec.job_template.spec.template.spec.containers[0]))
     assert words[3] == collected[collected.index("--out") + 1]  # the day's evidence folder
     assert assess.spec.schedule == collect.spec.schedule
     claim = next(v for v in pod.volumes if v.name == "data").persistent_volume_claim.claim_name
     assert claim == "mlops-audit-evidence"
+
+
+def test_the_assess_step_removes_evidence_older_than_its_window_and_nothing_else(tmp_path):
+    """Run as the pod runs it (on a copy of the volume): day folders older than KEEP_DAYS
+    go, today's and the recent ones stay, and the reports beside them are not touched."""
+    assess = by_name("CronJob", "mlops-audit-assess")
+    (c,) = assess.spec.job_template.spec.template.spec.containers
+    prune, _, rest = _script(c).rpartition(" ; ")
+    assert rest.startswith("exec mlops-auditor assess")
+    keep = int({e.name: e.value for e in c.env}["KEEP_DAYS"])
+    data = tmp_path / "data"
+    now = time.time()
+    ages = {"2026-12-07": 0, "recent": keep - 1, "old": keep + 2, "ancient": 3 * keep}
+    for name, days in ages.items():
+        folder = data / "evidence" / name
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+        os.utime(folder, (now - days * 86400, now - days * 86400))
+    report = data / "report" / "history"
+    report.mkdir(parents=True)
+    os.utime(report, (now - 10 * keep * 86400,) * 2)
+    subprocess.run(["/bin/sh", "-c", prune.replace("/data/", f"{data}/")], check=True,
+                   env={**os.environ, "KEEP_DAYS": str(keep)})
+    assert sorted(p.name for p in (data / "evidence").iterdir()) == ["2026-12-07", "recent"]
+    assert report.is_dir()
 
 
 def test_the_cli_takes_the_options_the_manifests_use():
