@@ -223,7 +223,7 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
         if "perl" not in str(exc).lower() and "pcre" not in str(exc).lower():
             raise
         out = repo.git.run("grep", *args, "-E", *tail, ok_codes=(0, 1))
-    imports = None  # compiled only for a repository where the grep found something
+    imports = code.import_regex()
     prefix = len(repo.head) + 1
     is_code, is_config = glob_matcher(code_specs), glob_matcher(config_specs)
     kind: dict[bytes, tuple[bool, bool]] = {}
@@ -235,10 +235,8 @@ def _grep(repo: Repo, subdir: str | None, shared: Files, exclude: Sequence[str] 
         if sides is None:
             rel = path[prefix:].decode("utf-8", "surrogateescape")
             sides = kind[path] = (is_code(rel) is not None, is_config(rel) is not None)
-        if sides[0] and path not in code_files:
-            imports = imports or code.import_regex()
-            if imports.search(record[3]):
-                code_files[path] = None
+        if sides[0] and path not in code_files and imports.search(record[3]):
+            code_files[path] = None
         if sides[1]:
             config.append(record[0])
     return Greps(code=b"".join(p + b"\0" for p in code_files), config=b"".join(config))

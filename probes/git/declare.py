@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import translate
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from auditor.lazyre import lazy
 from probes.git.roles import roles_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,11 +52,9 @@ class Files:
         # generator per path, which cost more than the rest of the test
         alts = [re.escape(c) for c in self.contains] + ([f"(?:{self.parts})"] if self.parts else [])
         object.__setattr__(self, "_search", re.compile("|".join(alts)).search if alts else None)
-
-    @cached_property
-    def _grep(self) -> re.Pattern[str] | None:
-        """Compiled when a grep hit is first checked: a repository with none never needs it."""
-        return re.compile("|".join(f"(?:{p})" for p in self.grep)) if self.grep else None
+        # compiled when a grep hit is first checked: a repository with none never needs it
+        object.__setattr__(self, "_grep", lazy("|".join(f"(?:{p})" for p in self.grep))
+                           if self.grep else None)
 
     def matches(self, low: str) -> bool:
         name = low[low.rfind("/") + 1:]
@@ -65,7 +63,7 @@ class Files:
                 or low.startswith(self.dirs) or (search is not None and search(low) is not None))
 
     def grep_matches(self, line: str) -> bool:
-        return self._grep is not None and self._grep.search(line) is not None
+        return self._grep is not None and self._grep.search(line) is not None  # type: ignore[attr-defined]
 
     def in_grep_globs(self, low: str) -> bool:
         name = low.rsplit("/", 1)[-1]

@@ -37,19 +37,14 @@ _EXPECT = r"\.expect_[a-z_]+\("
 def import_pattern() -> str:
     """An import of a known tool, in any form: ``import os, mlflow``, ``from x import y as z``,
     ``import google.cloud.aiplatform as aip``; ``"?`` admits notebook JSON lines."""
-    return _import_pattern(taxonomy())
+    return _import_pattern(taxonomy())[0]
 
 
 def import_regex() -> re.Pattern[bytes]:
     """:func:`import_pattern` compiled for lines of ``git grep`` output (bytes: the ASCII
     ``\\s``, ``\\w`` and ``\\b`` git's engines use with ``LC_ALL=C``). Compiled on first use:
     a repository where ``git grep`` finds no import never needs it (3 ms of start-up)."""
-    return _compiled(import_pattern())
-
-
-@lru_cache(maxsize=2)
-def _compiled(pattern: str) -> re.Pattern[bytes]:
-    return re.compile(pattern.encode())
+    return _import_pattern(taxonomy())[1]
 
 
 def import_words() -> re.Pattern[bytes]:
@@ -60,10 +55,10 @@ def import_words() -> re.Pattern[bytes]:
 
 
 _IMPORT_WORDS = re.compile(rb"from|import|\.expect_")
-_import_cache: tuple[Taxonomy, str] | None = None  # built once per catalog
+_import_cache: tuple[Taxonomy, str, re.Pattern[bytes]] | None = None  # built once per catalog
 
 
-def _import_pattern(tax: Taxonomy) -> str:
+def _import_pattern(tax: Taxonomy) -> tuple[str, re.Pattern[bytes]]:
     global _import_cache
     cached = _import_cache
     if cached is None or cached[0] is not tax:
@@ -71,8 +66,8 @@ def _import_pattern(tax: Taxonomy) -> str:
         alt = "|".join(re.escape(t) for t in tops)
         pattern = (rf'^\s*"?\s*(from\s+({alt})\b|import\s+([\w.]+(\s+as\s+\w+)?\s*,\s*)*({alt})\b)|'
                    + _EXPECT)
-        cached = _import_cache = (tax, pattern)
-    return cached[1]
+        cached = _import_cache = (tax, pattern, lazy(pattern.encode()))
+    return cached[1], cached[2]
 
 
 def grep_command(repo: Repo, subdir: str | None, mode: str = "-P",
