@@ -38,6 +38,8 @@ BLIND = "could not observe"
 COUNT_PHRASE = "unknown for {} of {} projects"
 UNKNOWN_COUNT = re.compile(r" \(unknown for \d+ of \d+ projects\)")
 BLIND_LIMIT = 10
+#: names (of targets, of scopes) a reason or a report's line lists before counting the rest
+MAX_NAMES = 10
 
 __all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResult",
            "Assessed", "assess_capabilities", "describe_sources", "evaluate"]
@@ -185,11 +187,11 @@ def _waiver_for(cap_id: str, scope: Scope, waivers: Sequence[Any], today: date,
 
 
 def names_text(names: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c' — or the first :data:`BLIND_LIMIT` and how many more (a
+    """'a', 'a and b', 'a, b and c' — or the first :data:`MAX_NAMES` and how many more (a
     fleet's roll-up may stand for hundreds; ``settle_with`` keeps every name). The one way
     reasons and reports list names."""
-    if len(names) > BLIND_LIMIT:
-        return f"{', '.join(names[:BLIND_LIMIT])} and {len(names) - BLIND_LIMIT} more"
+    if len(names) > MAX_NAMES:
+        return f"{', '.join(names[:MAX_NAMES])} and {len(names) - MAX_NAMES} more"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 

@@ -5,9 +5,10 @@ nothing that is garbage: every object it makes lives as long as the process. The
 still runs some fifty times over them meanwhile, about 8 ms of a one-file audit. So the
 ``mlops-auditor`` process holds it (:func:`hold_gc`: ``cli.main``, or ``python -m auditor``
 before its first import) until its probes start (:func:`release_gc`, from
-``runner.run_probes``; a command that runs none releases it as it starts). What start-up made is then moved out of the collector's sight (``gc.freeze``), so
-it is not scanned on every later collection either, and forked workers do not write to its
-pages when they collect (the use the ``gc`` documentation describes). A caller of the
+``runner.run_probes``; a command that runs none releases it as it starts). What start-up
+made is then moved out of the collector's sight (``gc.freeze``), so it is not scanned on
+every later collection either, and forked workers do not write to its pages when they
+collect (the use the ``gc`` documentation describes). A caller of the
 library or of ``cli`` in its own process (a test runner) keeps its collector as it is.
 
 Once the probes are done (:func:`hold_after_probes`, from ``runner.run_probes``), what the

@@ -93,20 +93,17 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"], a["why"]))]
 
 
-#: names (of scopes, of targets) listed in one line or phrase; more are counted
-MAX_NAMES = 10
-
-
 def scopes_text(scopes: list[dict[str, str]]) -> str:
-    """'team a, target b' — or, for more than :data:`MAX_NAMES`, 'organisation, 8
-    teams and 1000 targets': a fleet's line names its kinds of scope, not every project."""
+    """'team a, target b' — or, for more than :data:`auditor.engine.MAX_NAMES`, 'organisation,
+    8 teams and 1000 targets': a fleet's line names its kinds of scope, not every project."""
+    from auditor.engine import MAX_NAMES
+
     if len(scopes) <= MAX_NAMES:
         return ", ".join(scope_plain(s) for s in scopes)
     counts = Counter(s["kind"] for s in scopes)
     parts = [("organisation" if kind == "org" else f"{n} {kind}{'s' if n > 1 else ''}")
              for kind, n in sorted(counts.items(), key=lambda kv: SCOPE_ORDER.get(kv[0], 9))]
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-
 
 
 def stage_text(p: dict[str, Any]) -> str:

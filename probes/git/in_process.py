@@ -243,7 +243,6 @@ class Search:
         object.__setattr__(self, "is_config", glob_matcher(self.config_globs))
 
 
-
 def grep(local: Local, tree: Tree, search: Search) -> tuple[bytes, bytes] | None:
     """``git grep -n -I --null --full-name`` over the commit's regular files, in its output
     form: (files whose code imports a known tool, ``commit:path\\0`` each; matching lines of

@@ -23,7 +23,6 @@ SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
-
 @dataclass
 class SnapshotItem:
     group: str
