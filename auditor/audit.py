@@ -11,7 +11,7 @@ import getpass
 import platform
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import __version__, catalog, compliance, inventory, links, output, registry, tempo
+from auditor.assessment import Assessment
 from auditor.config import AuditConfig
 from auditor.engine import assess_capabilities, describe_sources
 from auditor.evidence import Evidence, Holdings, KeyIndex, Unobserved
@@ -216,9 +217,10 @@ def assess(
     started: datetime | None = None,
     t0: float | None = None,
     policy: Policy | None = None,
-) -> dict[str, Any]:
-    """The Assessment (a JSON-ready dict) of collected facts: links, engine, placements and
-    the rest. No I/O: no network, no probe.
+) -> Assessment:
+    """The Assessment of collected facts: links, engine, placements and the rest (a mapping
+    whose long lists live in a temporary database; ``to_dict()`` gives the plain document:
+    see :mod:`auditor.assessment`). No network, no probe.
 
     ``now`` is the clock the probes measured against (waivers expire against its date unless
     ``today`` is given). ``held``: what targets hold (default: the facts' own holdings),
@@ -254,44 +256,45 @@ def assess(
     placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     timings = [t for f in facts for t in f.timings]
-    assessment = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "mlops-auditor", "version": __version__},
-        "run": {
-            "id": str(uuid.uuid4()),
-            "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            "duration_seconds": 0.0,
-            "host": platform.node(),  # gethostname(), without importing socket
-            "user": _user(),
-            "python": platform.python_version(),
-            "config": "<arguments>",
-            "jobs": 1,
-            **(run or {}),
-            "strict": strict,
-        },
-        "partial": bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets),
-        "frameworks": [{"id": fw.id, "title": fw.title,
-                        "stages": [{"number": s.number, "name": s.name,
-                                    "requires": list(s.all_requirements())} for s in fw.stages]}
-                       for fw in fws],
-        "targets": [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
-                     "status": _status(t.name, failed_targets, unobserved)}
-                    for t in targets],
-        "sources": describe_sources(catalog.capabilities(), assessed, evidence),
-        "evidence": [ev.to_dict() for ev in evidence],
-        "unobserved": [u.to_dict() for u in unobserved],
-        "links": [link.to_dict() for link in resolved],
-        "capabilities": _capability_dicts(results),
-        "placements": placements,
-        "inventory": inventory.build(evidence, targets, catalog.taxonomy()),
-        "tempo": tempo.build(evidence, targets),
-        "compliance": compliance.build(results, evidence, unobserved, policy),
-        "waivers": [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
-                     "expires": w.expires.isoformat() if w.expires else None,
-                     "status": "expired" if w.expires and w.expires < today else "active"}
-                    for w in waivers],
-        "probes": sorted(timings, key=lambda t: (t["target"], t["probe"])),
+    doc = Assessment()
+    doc["schema_version"] = SCHEMA_VERSION
+    doc["tool"] = {"name": "mlops-auditor", "version": __version__}
+    doc["run"] = {
+        "id": str(uuid.uuid4()),
+        "started_at": started.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "duration_seconds": 0.0,
+        "host": platform.node(),  # gethostname(), without importing socket
+        "user": _user(),
+        "python": platform.python_version(),
+        "config": "<arguments>",
+        "jobs": 1,
+        **(run or {}),
+        "strict": strict,
     }
+    doc["partial"] = bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets)
+    doc["frameworks"] = [{"id": fw.id, "title": fw.title,
+                          "stages": [{"number": s.number, "name": s.name,
+                                      "requires": list(s.all_requirements())} for s in fw.stages]}
+                         for fw in fws]
+    doc["targets"] = [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
+                       "status": _status(t.name, failed_targets, unobserved)}
+                      for t in targets]
+    doc["sources"] = describe_sources(catalog.capabilities(), assessed, evidence)
+    # the long lists go to the document's database item by item: no list of dicts is made
+    doc["evidence"] = (ev.to_dict() for ev in evidence)
+    doc["unobserved"] = (u.to_dict() for u in unobserved)
+    doc["links"] = (link.to_dict() for link in resolved)
+    doc["capabilities"] = _capability_dicts(results)
+    doc["placements"] = placements
+    doc["inventory"] = inventory.build(evidence, targets, catalog.taxonomy())
+    doc["tempo"] = tempo.build(evidence, targets)
+    doc["compliance"] = compliance.build(results, evidence, unobserved, policy)
+    doc["waivers"] = [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
+                       "expires": w.expires.isoformat() if w.expires else None,
+                       "status": "expired" if w.expires and w.expires < today else "active"}
+                      for w in waivers]
+    doc["probes"] = sorted(timings, key=lambda t: (t["target"], t["probe"]))
+    assessment = doc
     assessment["changes"] = output.changes(previous, assessment)
     assessment["run"]["duration_seconds"] = round(time.monotonic() - t0, 3)
     return assessment
@@ -309,8 +312,8 @@ def run_audit(
     strict: bool | None = None,
     previous: dict[str, Any] | None = None,
     executor: str | None = None,
-) -> dict[str, Any]:
-    """Run every probe over every target and return the Assessment (a JSON-ready dict):
+) -> Assessment:
+    """Run every probe over every target and return the Assessment (see :func:`assess`):
     :func:`collect` into memory, then :func:`assess`.
 
     ``now`` fixes the clock probes measure ages and rates against (tests, replays).
@@ -333,17 +336,15 @@ def run_audit(
                   started=started, t0=t0, policy=config.policy)
 
 
-def _capability_dicts(results: Sequence[Any]) -> list[dict[str, Any]]:
-    """The results as dicts, each scope's dict made once and shared by its results (33 per
-    project: 66,000 results at 2,000 repositories)."""
-    scopes: dict[Any, dict[str, str]] = {}
-    out = []
+def _capability_dicts(results: Sequence[Any]) -> Iterator[dict[str, Any]]:
+    """The results as dicts, one at a time (33 a project: 66,000 at 2,000 repositories)."""
+    scope_of: dict[Any, dict[str, str]] = {}
     for r in results:
-        scope = scopes.get(r.scope)
+        scope = scope_of.get(r.scope)
         if scope is None:
-            scope = scopes[r.scope] = r.scope.to_dict()
-        out.append(r.to_dict(scope))
-    return out
+            scope_of.clear()  # results come scope by scope
+            scope = scope_of[r.scope] = r.scope.to_dict()
+        yield r.to_dict(scope)
 
 
 def _status(name: str, failed: list[str], unobserved: list[Unobserved]) -> str:

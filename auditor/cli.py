@@ -226,8 +226,8 @@ def _deliver(assessment, out, formats, known, hdir, console, fail_under, strict)
         print_summary(assessment, console)
         console.print("Wrote " + ", ".join(str(p) for p in written))
 
-    org = next(p for p in assessment["placements"]
-               if p["framework"] == assessment["frameworks"][0]["id"] and p["scope"]["kind"] == "org")
+    org = next(p for p in assessment.placements_sorted(assessment["frameworks"][0]["id"])
+               if p["scope"]["kind"] == "org")
     if fail_under is not None and org["stage"] < fail_under:
         click.echo(f"mlops-auditor: organisation at stage {org['stage']}, below --fail-under {fail_under}",
                    err=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from auditor.assessment import Assessment
 from auditor.lazyre import lazy
 
 #: Written into ``--out`` by every run: the report files it wrote, so the next run can
@@ -136,31 +137,61 @@ def replace_reports(out: Path, rendered: Mapping[str, Content],
     return written
 
 
-def summary(assessment: dict[str, Any]) -> dict[str, Any]:
+_CAPABILITY_FIELDS = ("$.scope.kind", "$.scope.name", "$.id", "$.status", "$.title")
+_PLACEMENT_FIELDS = ("$.framework", "$.scope.kind", "$.scope.name", "$.stage", "$.provisional")
+
+
+def _statuses(doc: Assessment) -> Iterator[tuple[str, str, str]]:
+    """(``kind:name:capability``, status, title) of every capability result."""
+    for kind, name, cid, status, title in doc.fields("capabilities", *_CAPABILITY_FIELDS):
+        yield f"{kind}:{name}:{cid}", status, title
+
+
+def _stages(doc: Assessment) -> Iterator[dict[str, Any]]:
+    for framework, kind, name, stage, provisional in doc.fields("placements", *_PLACEMENT_FIELDS):
+        yield {"framework": framework, "scope": {"kind": kind, "name": name}, "stage": stage,
+               "provisional": bool(provisional)}
+
+
+def summary(assessment: Mapping[str, Any]) -> dict[str, Any]:
     """What history keeps of a run: placements and capability statuses, no evidence."""
-    return {
-        "run": assessment["run"],
-        "partial": assessment["partial"],
-        "placements": [{"framework": p["framework"], "scope": p["scope"], "stage": p["stage"],
-                        "provisional": p.get("provisional", False)}
-                       for p in assessment["placements"]],
-        "capabilities": {f"{c['scope']['kind']}:{c['scope']['name']}:{c['id']}": c["status"]
-                         for c in assessment["capabilities"]},
-    }
+    return json.loads(b"".join(_summary_text(Assessment.from_dict(assessment))))  # type: ignore[arg-type]
 
 
-def append_history(history_dir: Path, assessment: dict[str, Any]) -> Path:
+def _summary_text(doc: Assessment) -> Iterator[bytes]:
+    """:func:`summary` as compact JSON, a piece at a time (one item of a fleet's 66,000
+    capability statuses is never all of them in memory)."""
+    dump = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode
+    pieces: list[str] = ['{"capabilities":{']
+    for n, (key, status, _) in enumerate(_statuses(doc)):
+        pieces.append(f"{',' if n else ''}{dump(key)}:{dump(status)}")
+        if len(pieces) >= 4096:
+            yield "".join(pieces).encode()
+            pieces = []
+    pieces.append(f'}},"partial":{dump(doc["partial"])},"placements":[')
+    pieces += [(',' if n else '') + dump(p) for n, p in enumerate(_stages(doc))]
+    pieces.append(f'],"run":{dump(doc["run"])}}}\n')
+    yield "".join(pieces).encode()
+
+
+def append_history(history_dir: Path, assessment: Assessment) -> Path:
     """One file per run, written atomically: a crashed run never damages earlier history.
 
     Gzipped JSON (``zcat`` reads it): a scheduled run over 1,000 repositories keeps 33,000
     capability statuses, 1.8 MB a day as indented JSON and 0.1 MB compressed — a year of
-    daily runs must not fill the volume the reports live on."""
-    import gzip
+    daily runs must not fill the volume the reports live on. Compressed as it is made."""
+    import zlib
 
     stamp = assessment["run"]["started_at"].replace(":", "").replace("-", "")
     path = history_dir / f"{stamp}-{assessment['run']['id'][:8]}.json.gz"
-    text = json.dumps(summary(assessment), separators=(",", ":"), sort_keys=True) + "\n"
-    write_atomic(path, gzip.compress(text.encode(), mtime=0))
+
+    def gzipped() -> Iterator[bytes]:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
+        for piece in _summary_text(assessment):
+            yield packer.compress(piece)
+        yield packer.flush()
+
+    write_atomic(path, gzipped())
     return path
 
 
@@ -182,28 +213,38 @@ def previous_run(history_dir: Path, exclude: Path | None = None) -> dict[str, An
     return None
 
 
-def changes(previous: dict[str, Any] | None, assessment: dict[str, Any]) -> dict[str, Any]:
+def changes(previous: dict[str, Any] | None, assessment: Mapping[str, Any]) -> dict[str, Any]:
     """Stage and capability changes since the previous run (from its history summary).
 
     Only scopes and capabilities present in both runs are compared: a target added to the
     audit is new, not a change."""
     if not previous:
         return {"previous_run": None, "placements": [], "capabilities": []}
+    doc = Assessment.from_dict(assessment)  # type: ignore[arg-type]
     run = previous.get("run") or {}
     before = {(p["framework"], p["scope"]["kind"], p["scope"]["name"]): p
               for p in previous.get("placements", [])}
     stages = []
-    for p in assessment["placements"]:
+    for p in _stages(doc):
         old = before.get((p["framework"], p["scope"]["kind"], p["scope"]["name"]))
         if old is not None and old["stage"] != p["stage"]:
             stages.append({"framework": p["framework"], "scope": p["scope"],
                            "from": old["stage"], "to": p["stage"]})
     old_caps = previous.get("capabilities") or {}
     caps = []
-    for c in assessment["capabilities"]:
-        was = old_caps.get(f"{c['scope']['kind']}:{c['scope']['name']}:{c['id']}")
-        if was is not None and was != c["status"]:
-            caps.append({"scope": c["scope"], "capability": c["id"], "title": c["title"],
-                         "from": was, "to": c["status"]})
+    for key, status, title in _statuses(doc):
+        was = old_caps.get(key)
+        if was is not None and was != status:
+            kind, name, cid = _split_key(key)
+            caps.append({"scope": {"kind": kind, "name": name}, "capability": cid, "title": title,
+                         "from": was, "to": status})
     return {"previous_run": {"id": run.get("id"), "started_at": run.get("started_at")},
             "placements": stages, "capabilities": caps}
+
+
+def _split_key(key: str) -> tuple[str, str, str]:
+    """``kind:name:capability`` → its parts (a scope's name may hold a colon; a kind and a
+    capability id do not)."""
+    kind, rest = key.split(":", 1)
+    name, cid = rest.rsplit(":", 1)
+    return kind, name, cid

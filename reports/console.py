@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from reports import view
@@ -13,52 +15,58 @@ _STYLE = {"met": "green", "partial": "yellow", "unmet": "red", "unknown": "magen
 MAX_TARGET_ROWS = 20
 
 
-def _rows(placements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(shown, hidden): every scope, but of more than :data:`MAX_TARGET_ROWS` targets only
-    the lowest-placed (a thousand rows would bury the organisation's and teams' own)."""
-    targets = [p for p in placements if p["scope"]["kind"] == "target"]
-    if len(targets) <= MAX_TARGET_ROWS:
-        return placements, []
-    lowest = sorted(targets, key=lambda p: (p["stage"], p["scope"]["name"]))[:MAX_TARGET_ROWS]
-    keep = {id(p) for p in lowest}
-    return ([p for p in placements if p["scope"]["kind"] != "target" or id(p) in keep],
-            [p for p in targets if id(p) not in keep])
+def _rows(placements: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter[int]]:
+    """(shown, stages of the hidden): every scope, but of more than :data:`MAX_TARGET_ROWS`
+    targets only the lowest-placed (a thousand rows would bury the organisation's and teams'
+    own). Only the rows shown are held."""
+    shown: list[dict[str, Any]] = []
+    spread: Counter[int] = Counter()
+
+    def targets() -> Iterator[dict[str, Any]]:
+        for p in placements:
+            if p["scope"]["kind"] != "target":
+                shown.append(p)
+                continue
+            spread[p["stage"]] += 1
+            yield p
+
+    lowest = heapq.nsmallest(MAX_TARGET_ROWS, targets(), key=lambda p: (p["stage"], p["scope"]["name"]))
+    spread.subtract(p["stage"] for p in lowest)
+    return shown + sorted(lowest, key=lambda p: p["scope"]["name"]), +spread
 
 
 def print_summary(assessment: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    primary = assessment["frameworks"][0]
-    for fw in assessment["frameworks"]:
+    doc = view.document(assessment)
+    primary = doc["frameworks"][0]
+    for fw in doc["frameworks"]:
         table = Table(title=f"{fw['title']}", title_justify="left", show_lines=False)
         table.add_column("Scope", no_wrap=True)
         table.add_column("Stage", justify="right", no_wrap=True)
         table.add_column("Name")
         table.add_column("Blocks the next stage", overflow="fold")
-        rows, hidden = _rows([p for p in view.placements_sorted(assessment) if p["framework"] == fw["id"]])
+        rows, hidden = _rows(doc.placements_sorted(fw["id"]))
         for p in rows:
             blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
             table.add_row(view.scope_plain(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
         console.print(table)
         if hidden:
-            spread = Counter(p["stage"] for p in hidden)
-            console.print(f"{len(hidden)} more targets not shown here ("
-                          + ", ".join(f"stage {s}: {n}" for s, n in sorted(spread.items()))
+            console.print(f"{hidden.total()} more targets not shown here ("
+                          + ", ".join(f"stage {s}: {n}" for s, n in sorted(hidden.items()))
                           + "); every target is in the reports.", markup=False)
-    shown = [p for p in view.placements_sorted(assessment) if p["framework"] == primary["id"]]
-    for p in shown:
+    for p in doc.placements_sorted(primary["id"]):
         if p["basis"] == "members":
             console.print(f"{view.scope_plain(p['scope'])}: {view.rollup_line(p)}", markup=False)
         elif p["basis"] == "pooled":
             console.print(f"{view.scope_plain(p['scope'])}: no project of its own; judged on the pooled "
                           f"evidence of its sources")
-    notes = view.assumptions(shown)
+    notes = view.assumptions(doc.placements_sorted(primary["id"]))
     if notes:
         console.print("\n* provisional — placed assuming what could not be seen:")
         for note in notes:
             console.print(f"  {note}", markup=False)  # "[team a, target b]" is text, not markup
-    org = next((p for p in assessment["placements"]
-                if p["framework"] == primary["id"] and p["scope"]["kind"] == "org"), None)
+    org = next((p for p in doc.placements_sorted(primary["id"]) if p["scope"]["kind"] == "org"), None)
     if org and org["blockers"]:
         nxt = org["next_stage"]
         console.print(f"\nNext steps for the organisation to reach stage {nxt['stage']} ({nxt['name']}):")
@@ -72,22 +80,22 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
         console.print("Not seen by this audit (unknown, not missing): "
                       + ", ".join(b["title"] for b in org["unsettled"])
                       + (f" — {'; '.join(phrases)}" if phrases else ""))
-    lines = view.change_lines(assessment)
+    lines = view.change_lines(doc)
     if lines:
         console.print("\nSince the previous run:")
         for line in lines:
             console.print(f"  {line}")
-    if assessment["inventory"]["sprawl"]:
+    if doc["inventory"]["sprawl"]:
         items = "; ".join(f"{s['category_title']}: {', '.join(s['tools'])}"
-                          for s in assessment["inventory"]["sprawl"])
+                          for s in doc["inventory"]["sprawl"])
         console.print(f"\nTool sprawl: {items}")
-    drift = assessment["inventory"]["drift"]
+    drift = doc["inventory"]["drift"]
     if drift:
         console.print("Version drift: " + ", ".join(
             f"{d['tool']} ({d.get('kind', 'tool')}: {', '.join(v['version'] for v in d['versions'])})"
             for d in drift))
-    n_unobs = len(assessment["unobserved"])
-    if assessment["partial"]:
+    n_unobs = len(doc["unobserved"])
+    if doc["partial"]:
         console.print(f"\n[yellow]Partial audit:[/] {n_unobs} source(s) not observed — see the report.")
     elif n_unobs:
         console.print(f"\n{n_unobs} item(s) could not be read — see the report.")

@@ -4,6 +4,7 @@ one per capability no requested framework requires), for spreadsheets and compli
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -18,15 +19,14 @@ class CsvReport:
 
         from reports import view
 
-        evidence = view.evidence_index(assessment)
-        stage_of = view.framework_stage_of(assessment)
-        order = view.framework_order(assessment)
-        changes = assessment.get("changes") or {}
+        doc = view.document(assessment)
+        evidence = view.EvidenceLookup(doc)
+        stage_of = view.framework_stage_of(doc)
+        order = view.framework_order(doc)
+        changes = doc.get("changes") or {}
         before = {(c["scope"]["kind"], c["scope"]["name"], c["capability"]): c["from"]
                   for c in changes.get("capabilities", [])}
         had_previous = bool(changes.get("previous_run"))
-        caps = sorted(assessment["capabilities"],
-                      key=lambda c: (view.scope_key(c["scope"]), order.get(c["id"], 999), c["id"]))
         required = {cid for table in stage_of.values() for cid in table}
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -40,11 +40,20 @@ class CsvReport:
                         len(c["evidence"]),
                         " ".join(evidence[e]["locator"] for e in c["evidence"][:5] if e in evidence)])
 
-        for fw in assessment["frameworks"]:
+        def by_scope() -> Iterator[list[dict[str, Any]]]:
+            """Each scope's results (organisation, teams, targets), in the first framework's order."""
+            for scope in doc.scopes():
+                caps = sorted(doc.capabilities_of(scope), key=lambda c: (order.get(c["id"], 999), c["id"]))
+                evidence.prefetch(e for c in caps for e in c["evidence"][:5])
+                yield caps
+
+        for fw in doc["frameworks"]:
+            for caps in by_scope():
+                for c in caps:
+                    if c["id"] in stage_of[fw["id"]]:
+                        row(fw["id"], stage_of[fw["id"]][c["id"]], c)
+        for caps in by_scope():
             for c in caps:
-                if c["id"] in stage_of[fw["id"]]:
-                    row(fw["id"], stage_of[fw["id"]][c["id"]], c)
-        for c in caps:
-            if c["id"] not in required:
-                row("", "", c)
+                if c["id"] not in required:
+                    row("", "", c)
         return buf.getvalue()

@@ -57,31 +57,29 @@ class HtmlReport:
         from reports import view
         from reports.curve import curve_svg
 
-        evidence = view.evidence_index(assessment)
-        remotes = view.repository_remotes(assessment)
-        links = {i: view.evidence_href(ev, remotes) for i, ev in evidence.items()}
-        by_scope = view.capabilities_by_scope(assessment)
-        stage_of = view.framework_stage_of(assessment)
-        order = view.framework_order(assessment)
-        frameworks = []
-        for fw in assessment["frameworks"]:
-            scopes = []
-            for p in view.placements_sorted(assessment):
-                if p["framework"] != fw["id"]:
-                    continue
-                caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
-                              key=lambda c, t=stage_of[fw["id"]]: (t.get(c["id"], 99),
-                                                                   order.get(c["id"], 999), c["id"]))
+        doc = view.document(assessment)
+        evidence = view.EvidenceLookup(doc)
+        remotes = view.repository_remotes(doc)
+        stage_of = view.framework_stage_of(doc)
+        order = view.framework_order(doc)
+
+        def scopes(fw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            def key(c: dict[str, Any], t: dict[str, int] = stage_of[fw["id"]]) -> tuple:
+                return t.get(c["id"], 99), order.get(c["id"], 999), c["id"]
+
+            for s in view.sections(doc, fw["id"], key, evidence):
+                p = s["placement"]
                 label = (f"Maturity curve of {view.scope_plain(p['scope'])} on {fw['title']}: "
                          f"stage {view.stage_text(p)}")
-                scopes.append({"id": scope_id(fw["id"], p["scope"]), "placement": p,
-                               "capabilities": caps,
-                               "curve": Markup(curve_svg(p["profile"], p["stage"], label)),
-                               "assumptions": view.assumptions([p])})
-            frameworks.append({"fw": fw, "scopes": scopes, "stage_of": stage_of[fw["id"]]})
-        by_target: dict[str, list[dict[str, Any]]] = {}
-        for ev in assessment["evidence"]:
-            by_target.setdefault(ev["target"], []).append(ev)
-        return dict(a=assessment, frameworks=frameworks, evidence=evidence, links=links,
-                    by_target=by_target, scope_id=scope_id, changes=view.change_lines(assessment),
-                    mark=view.STATUS_MARK)
+                yield {**s, "id": scope_id(fw["id"], p["scope"]),
+                       "curve": Markup(curve_svg(p["profile"], p["stage"], label)),
+                       "assumptions": view.assumptions([p])}
+
+        frameworks = [{"fw": fw, "scopes": view.Again(lambda fw=fw: scopes(fw)),
+                       "placements": view.Again(lambda fw=fw: doc.placements_sorted(fw["id"])),
+                       "stage_of": stage_of[fw["id"]]}
+                      for fw in doc["frameworks"]]
+        return dict(a=doc, frameworks=frameworks, evidence=evidence,
+                    href=lambda ev: view.evidence_href(ev, remotes),
+                    by_target=view.Again(doc.evidence_by_target), scope_id=scope_id,
+                    changes=view.change_lines(doc), mark=view.STATUS_MARK)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
-#: one encoder for every item (``json.dumps`` with options builds a new one per call)
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+# one encoder for every item: the one the Assessment stores its lists' items with
+from auditor.assessment import Rows
+from auditor.assessment import encode as _compact
+
 #: items of a list encoded into one chunk (a fleet's lists hold a hundred thousand items)
 BATCH = 256
 
@@ -29,15 +32,21 @@ class JsonReport:
 
     def chunks(self, assessment: dict[str, Any]) -> Iterator[bytes]:
         """The report a piece at a time, for the writer: a fleet's report (18 MB at a thousand
-        repositories) is never held whole, nor twice while it is joined."""
+        repositories) is never held whole, nor twice while it is joined. A list an
+        :class:`~auditor.assessment.Assessment` keeps in its database is written as stored."""
         yield b"{\n"
         for n, (key, value) in enumerate(assessment.items()):
             yield b"%s  %s: " % (b",\n" if n else b"", json.dumps(key).encode())
-            if isinstance(value, list) and value:
+            if isinstance(value, Rows) and not value:
+                value = []
+            if isinstance(value, (list, Rows)) and value:
+                texts = (assessment.texts(key) if isinstance(value, Rows)
+                         else map(_compact, value))
                 yield b"[\n"
-                for i in range(0, len(value), BATCH):
-                    part = ",\n    ".join(map(_compact, value[i:i + BATCH]))
-                    yield b"%s    %s" % (b",\n" if i else b"", part.encode())
+                first = True
+                while batch := list(islice(texts, BATCH)):
+                    yield b"%s    %s" % (b"" if first else b",\n", ",\n    ".join(batch).encode())
+                    first = False
                 yield b"\n  ]"
             else:
                 yield (json.dumps(value, indent=2, ensure_ascii=False)

@@ -35,20 +35,19 @@ class JunitReport:
         # file name, and most write only some of them
         from reports import view
 
-        stage_of = view.framework_stage_of(assessment)
-        by_scope = view.capabilities_by_scope(assessment)
-        evidence = view.evidence_index(assessment)
-        several = len(assessment["frameworks"]) > 1
+        doc = view.document(assessment)
+        stage_of = view.framework_stage_of(doc)
+        evidence = view.EvidenceLookup(doc)
+        several = len(doc["frameworks"]) > 1
         suites = []
         total = failures = skipped = 0
-        for fw in assessment["frameworks"]:
+        for fw in doc["frameworks"]:
             order = {c: i for i, c in enumerate(stage_of[fw["id"]])}
-            for p in view.placements_sorted(assessment):
-                if p["framework"] != fw["id"]:
-                    continue
-                caps = sorted((c for c in by_scope[(p["scope"]["kind"], p["scope"]["name"])]
+            for p in doc.placements_sorted(fw["id"]):
+                caps = sorted((c for c in doc.capabilities_of(p["scope"])
                                if c["id"] in stage_of[fw["id"]]),
                               key=lambda c: (stage_of[fw["id"]][c["id"]], order[c["id"]]))
+                evidence.prefetch(e for c in caps for e in c["evidence"])
                 cases = []
                 s_fail = s_skip = 0
                 for c in caps:
@@ -72,11 +71,11 @@ class JunitReport:
                 prefix = f"{fw['id']} " if several else ""
                 suites.append(_suite(f"{prefix}{view.scope_plain(p['scope'])}: stage "
                                      f"{view.stage_text(p)} ({p['stage_name']})", cases, s_fail, s_skip))
-        changes = assessment.get("changes") or {}
+        changes = doc.get("changes") or {}
         moved = changes.get("placements", []) + changes.get("capabilities", [])
         if moved:
             cases = []
-            lines = view.change_lines(assessment)
+            lines = view.change_lines(doc)
             regressions = 0
             for change, line in zip(moved, lines, strict=True):
                 body = ""
@@ -86,7 +85,7 @@ class JunitReport:
                 cases.append(f"    <testcase classname=\"changes\" name={quoteattr(line)}>{body}</testcase>")
             total, failures = total + len(cases), failures + regressions
             suites.append(_suite("changes since the previous run", cases, regressions, 0))
-        title = " ".join(fw["id"] for fw in assessment["frameworks"])
+        title = " ".join(fw["id"] for fw in doc["frameworks"])
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 f'<testsuites name="mlops-auditor {escape(title)}" tests="{total}" failures="{failures}" '
                 f'skipped="{skipped}">\n' + "\n".join(suites) + "\n</testsuites>\n")

@@ -38,27 +38,19 @@ class MarkdownReport:
         # file name, and most write only some of them
         from reports import view
 
-        evidence = view.evidence_index(assessment)
-        by_scope = view.capabilities_by_scope(assessment)
-        stage_of = view.framework_stage_of(assessment)
-        order = view.framework_order(assessment)
-        primary = assessment["frameworks"][0]["id"]
-        scopes = []
-        for p in view.placements_sorted(assessment):
-            if p["framework"] != primary:
-                continue
-            caps = sorted(by_scope[(p["scope"]["kind"], p["scope"]["name"])],
-                          key=lambda c: (order.get(c["id"], 999), c["id"]))
-            scopes.append({"placement": p, "capabilities": caps})
-        shown = [s["placement"] for s in scopes]
-        others = [{"fw": fw, "placements": [p for p in view.placements_sorted(assessment)
-                                            if p["framework"] == fw["id"]]}
-                  for fw in assessment["frameworks"][1:]]
-        return dict(a=assessment, evidence=evidence, scopes=scopes,
-                    placements=view.placements_sorted(assessment),
+        doc = view.document(assessment)
+        evidence = view.EvidenceLookup(doc)
+        stage_of = view.framework_stage_of(doc)
+        order = view.framework_order(doc)
+        primary = doc["frameworks"][0]["id"]
+        scopes = view.sections(doc, primary, lambda c: (order.get(c["id"], 999), c["id"]), evidence)
+        others = [{"fw": fw, "placements": view.Again(lambda fw=fw: doc.placements_sorted(fw["id"]))}
+                  for fw in doc["frameworks"][1:]]
+        return dict(a=doc, evidence=evidence, scopes=scopes,
+                    placements=view.Again(doc.placements_sorted),
                     stage_of=stage_of[primary], rollup_line=view.rollup_line,
-                    assumptions=view.assumptions(shown),
-                    changes=view.change_lines(assessment), others=others,
+                    assumptions=view.assumptions(doc.placements_sorted(primary)),
+                    changes=view.change_lines(doc), others=others,
                     stage_text=view.stage_text,
                     tempo_window=view.tempo_window, tempo_combined=view.tempo_combined,
                     versions_text=view.versions_text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 #: Result level by the blocker's status: a missing capability is a warning, a partial one a
@@ -112,34 +113,31 @@ class SarifReport:
         # file name, and most write only some of them
         from reports import view
 
-        titles = view.framework_titles(assessment)
-        remotes = view.repository_remotes(assessment)
-        evidence = view.evidence_index(assessment)
-        by_target: dict[str, list[dict[str, Any]]] = {}
-        for ev in assessment["evidence"]:
-            by_target.setdefault(ev["target"], []).append(ev)
-        caps = {(c["scope"]["name"], c["id"]): c for c in assessment["capabilities"]
-                if c["scope"]["kind"] == "target"}
-        projects: dict[str, list[dict[str, Any]]] = {}
-        for p in view.placements_sorted(assessment):
-            if p["scope"]["kind"] == "target":
-                projects.setdefault(p["scope"]["name"], []).append(p)
-        runs = [self._run(assessment, name, placements, _Repository(name, by_target.get(name, []),
-                                                                     remotes.get(name)),
-                          caps, evidence, titles)
-                for name, placements in sorted(projects.items())]
+        doc = view.document(assessment)
+        titles = view.framework_titles(doc)
+        remotes = view.repository_remotes(doc)
+        runs = []
+        for scope in doc.scopes("placements"):  # one run a project: its evidence, its results
+            if scope["kind"] != "target":
+                continue
+            name = scope["name"]
+            mine = doc.evidence_of(name)
+            caps = {(name, c["id"]): c for c in doc.capabilities_of(scope)}
+            runs.append(self._run(doc, name, doc.placements_of(scope),
+                                  _Repository(name, mine, remotes.get(name)), caps,
+                                  {ev["id"]: ev for ev in mine}, titles))
         if not runs:  # nothing to place: an empty run still clears earlier alerts
-            runs = [{"tool": self._tool(assessment, []), "results": []}]
-        doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-               "runs": runs}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+            runs = [{"tool": self._tool(doc, []), "results": []}]
+        sarif = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+                 "runs": runs}
+        return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
 
     @staticmethod
-    def _tool(assessment: dict[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"driver": {"name": "mlops-auditor", "version": assessment["tool"]["version"],
-                           "semanticVersion": assessment["tool"]["version"], "rules": rules}}
+    def _tool(doc: Mapping[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"driver": {"name": "mlops-auditor", "version": doc["tool"]["version"],
+                           "semanticVersion": doc["tool"]["version"], "rules": rules}}
 
-    def _run(self, assessment: dict[str, Any], name: str, placements: list[dict[str, Any]],
+    def _run(self, doc: Mapping[str, Any], name: str, placements: list[dict[str, Any]],
              repo: _Repository, caps: dict, evidence: dict, titles: dict[str, str]) -> dict[str, Any]:
         rules: list[dict[str, Any]] = []
         rule_index: dict[str, int] = {}
@@ -172,11 +170,11 @@ class SarifReport:
                 if related:
                     result["relatedLocations"] = related
                 results.append(result)
-        changes = assessment.get("changes") or {}
+        changes = doc.get("changes") or {}
         mine = [c for c in changes.get("placements", []) + changes.get("capabilities", [])
                 if c["scope"] == {"kind": "target", "name": name}]
         run: dict[str, Any] = {
-            "tool": self._tool(assessment, rules),
+            "tool": self._tool(doc, rules),
             "automationDetails": {"id": f"mlops-auditor/{name}/"},
             **repo.run_header(),
             "results": results,

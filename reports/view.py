@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from auditor.assessment import Assessment
 
 STATUS_MARK = {"met": "✅ met", "partial": "🟡 partial", "unmet": "❌ unmet", "unknown": "❔ unknown"}
 SCOPE_ORDER = {"org": 0, "team": 1, "target": 2}
@@ -20,19 +24,79 @@ def scope_key(scope: dict[str, str]) -> tuple[int, str]:
     return SCOPE_ORDER[scope["kind"]], scope["name"]
 
 
-def evidence_index(assessment: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {ev["id"]: ev for ev in assessment["evidence"]}
+def document(assessment: Mapping[str, Any]) -> Assessment:
+    """The :class:`~auditor.assessment.Assessment` a report reads (a plain document, as tests
+    and library callers may pass, is put into one)."""
+    from auditor.assessment import Assessment
+
+    return Assessment.from_dict(assessment)  # type: ignore[arg-type]
 
 
-def capabilities_by_scope(assessment: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for cap in assessment["capabilities"]:
-        out[(cap["scope"]["kind"], cap["scope"]["name"])].append(cap)
-    return out
+class EvidenceLookup(Mapping[str, dict[str, Any]]):
+    """Evidence items by id, read from the assessment as they are asked for. A report asks
+    for the items of the scope it is about to render at once (:meth:`prefetch`); only those
+    are held, never every item of a fleet."""
+
+    def __init__(self, doc: Assessment):
+        self._doc = doc
+        self._held: dict[str, dict[str, Any]] = {}
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        self._held = self._doc.evidence_by_ids(ids)
+
+    def __getitem__(self, eid: str) -> dict[str, Any]:
+        ev = self._held.get(eid)
+        if ev is None:
+            ev = self._doc.evidence_by_ids([eid]).get(eid)
+            if ev is None:
+                raise KeyError(eid)
+            if len(self._held) >= HELD_EVIDENCE:
+                self._held = {}
+            self._held[eid] = ev
+        return ev
+
+    def __contains__(self, eid: object) -> bool:
+        try:
+            self[eid]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (ev["id"] for ev in self._doc["evidence"])
+
+    def __len__(self) -> int:
+        return len(self._doc["evidence"])
 
 
-def placements_sorted(assessment: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(assessment["placements"], key=lambda p: (p["framework"], scope_key(p["scope"])))
+#: evidence items an :class:`EvidenceLookup` holds between prefetches
+HELD_EVIDENCE = 4096
+
+
+def sections(doc: Assessment, framework: str, order: Callable[[dict[str, Any]], Any],
+             evidence: EvidenceLookup) -> Iterator[dict[str, Any]]:
+    """Each scope of one framework, in report order: its placement and its capability
+    results (sorted by ``order``), its cited evidence fetched into ``evidence``. One scope is
+    held at a time."""
+    for p in doc.placements_sorted(framework):
+        caps = sorted(doc.capabilities_of(p["scope"]), key=order)
+        evidence.prefetch(i for c in caps for i in c["evidence"])
+        yield {"placement": p, "capabilities": caps}
+
+
+class Again:
+    """An iterable made again each time it is iterated (a template may loop over the
+    placements twice; a generator would be empty the second time)."""
+
+    def __init__(self, make: Callable[[], Iterable[Any]]):
+        self._make = make
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._make())
+
+
+def placements_sorted(assessment: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    return document(assessment).placements_sorted()
 
 
 def framework_stage_of(assessment: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -68,13 +132,14 @@ def rollup_line(p: dict[str, Any]) -> str:
             f"{scope_plain(low['scope'])} at {low['stage']}")
 
 
-def assumptions(placements: list[dict[str, Any]]) -> list[str]:
+def assumptions(placements: Iterable[dict[str, Any]]) -> list[str]:
     """One line per assumed capability and reason across provisional placements: what was
     assumed, for whom, why, and which source would settle it. Members assumed for different
     reasons get a line each, so no member is shown under another's reason; a roll-up's count
     of unknown members is left out (it is in the roll-up's own section), so a team and its
-    projects assumed for one reason share a line."""
-    from auditor.engine import BLIND, UNKNOWN_COUNT
+    projects assumed for one reason share a line. Each line keeps the first names it will
+    show and a count of each kind of scope, not every scope of a fleet."""
+    from auditor.engine import BLIND, MAX_NAMES, UNKNOWN_COUNT
 
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for p in placements:
@@ -87,20 +152,25 @@ def assumptions(placements: list[dict[str, Any]]) -> list[str]:
             if p["scope"]["kind"] == "target" and a["settle_with"] == [p["scope"]["name"]] \
                     and a["reason"].startswith(BLIND):
                 why = f"could not be read{settle}"  # its own source: one line for all such
-            entry = seen.setdefault((a["capability"], why), {**a, "why": why, "scopes": []})
-            entry["scopes"].append(p["scope"])
-    return [f"{a['title']} (stage {a['stage']}): {a['why']} [{scopes_text(a['scopes'])}]"
+            entry = seen.setdefault((a["capability"], why),
+                                    {**a, "why": why, "scopes": [], "kinds": Counter()})
+            entry["kinds"][p["scope"]["kind"]] += 1
+            if len(entry["scopes"]) <= MAX_NAMES:
+                entry["scopes"].append(p["scope"])
+    return [f"{a['title']} (stage {a['stage']}): {a['why']} "
+            f"[{scopes_text(a['scopes'], a['kinds'])}]"
             for a in sorted(seen.values(), key=lambda a: (a["stage"], a["capability"], a["why"]))]
 
 
-def scopes_text(scopes: list[dict[str, str]]) -> str:
+def scopes_text(scopes: list[dict[str, str]], kinds: Counter[str] | None = None) -> str:
     """'team a, target b' — or, for more than :data:`auditor.engine.MAX_NAMES`, 'organisation,
-    8 teams and 1000 targets': a fleet's line names its kinds of scope, not every project."""
+    8 teams and 1000 targets': a fleet's line names its kinds of scope, not every project.
+    ``kinds``: how many scopes of each kind there are, when ``scopes`` holds only the first."""
     from auditor.engine import MAX_NAMES
 
-    if len(scopes) <= MAX_NAMES:
+    counts = kinds if kinds is not None else Counter(s["kind"] for s in scopes)
+    if sum(counts.values()) <= MAX_NAMES:
         return ", ".join(scope_plain(s) for s in scopes)
-    counts = Counter(s["kind"] for s in scopes)
     parts = [("organisation" if kind == "org" else f"{n} {kind}{'s' if n > 1 else ''}")
              for kind, n in sorted(counts.items(), key=lambda kv: SCOPE_ORDER.get(kv[0], 9))]
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
@@ -187,18 +257,17 @@ def web_base(remote: str | None) -> tuple[str, str] | None:
     return f"https://{host}/{quote(path, safe='/._-~')}", flavour
 
 
-def repository_remotes(assessment: dict[str, Any]) -> dict[str, str]:
+def repository_remotes(assessment: Mapping[str, Any]) -> dict[str, str]:
     """Target name → its repository's remote: the ``remote`` the git probe read, else the URL
     in its locators (a target given by URL)."""
     out: dict[str, str] = {}
-    for ev in assessment["evidence"]:
-        if ev["signal"] == "vcs.repository":
-            remote = ev["attributes"].get("remote")
-            loc = git_locator(ev["locator"])
-            if isinstance(remote, str) and remote:
-                out[ev["target"]] = remote
-            elif loc is not None and not loc.repo.startswith("file:"):
-                out[ev["target"]] = loc.repo
+    for ev in document(assessment).evidence_with("vcs.repository"):
+        remote = ev["attributes"].get("remote")
+        loc = git_locator(ev["locator"])
+        if isinstance(remote, str) and remote:
+            out[ev["target"]] = remote
+        elif loc is not None and not loc.repo.startswith("file:"):
+            out[ev["target"]] = loc.repo
     return out
 
 

@@ -85,7 +85,7 @@ def test_every_probe_ran_and_the_document_is_valid(org):
     # a target is partial exactly when something it could show was not observed
     unseen = {u["target"] for u in org["unobserved"] if u["signals"]}
     assert {t["name"] for t in org["targets"] if t["status"] == "partial"} == unseen
-    jsonschema.validate(org, SCHEMA)
+    jsonschema.validate(org.to_dict(), SCHEMA)
 
 
 def test_organisation_is_the_median_of_teams_with_projects_never_the_union(org):

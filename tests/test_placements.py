@@ -63,7 +63,7 @@ def test_each_repository_is_placed_at_its_stage(audited, stage):
     assert not p["provisional"] and p["strict_stage"] == stage and a["unobserved"] == []
     assert p["blockers"], "every stage below 7 names what blocks the next"
     assert all(b["next_step"] for b in p["blockers"])
-    jsonschema.validate(a, SCHEMA)
+    jsonschema.validate(a.to_dict(), SCHEMA)
 
 
 def test_stage0_notebooks_only_blocked_by_environment(audited):
@@ -124,7 +124,7 @@ def test_teams_and_organisation_are_medians_of_their_members(audited):
     assert team_caps["ci_cd_deployment"]["members"]["met"] == 1
     assert team_caps["ci_cd_deployment"]["status"] == "partial"
     assert {t["name"] for t in a["targets"]} == {"stage0", "stage2", "stage4", "stage6"}
-    jsonschema.validate(a, SCHEMA)
+    jsonschema.validate(a.to_dict(), SCHEMA)
 
 
 def normalise(a: dict, root: Path) -> dict:
@@ -132,6 +132,9 @@ def normalise(a: dict, root: Path) -> dict:
     hash it, by stable placeholders."""
     import hashlib
 
+    from auditor.assessment import Assessment
+
+    a = a.to_dict() if isinstance(a, Assessment) else a
     text = json.dumps(a, sort_keys=True)
     for e in a["evidence"]:
         stable = json.dumps([e["target"], e["signal"], e["locator"].replace(str(root), "<tmp>"),
@@ -248,7 +251,7 @@ def test_a_cluster_with_notebooks_settles_self_service_compute(estate):
     assert source["target"] == "cluster" and source["serves"] == {"kind": "org", "name": "organisation"}
     assert {"capability": "self_service_compute", "title": "Self-service compute",
             "status": "met"} in source["provides"]
-    jsonschema.validate(a, SCHEMA)
+    jsonschema.validate(a.to_dict(), SCHEMA)
 
 
 def test_a_team_platform_lifts_its_own_team_only(estate):
@@ -298,7 +301,7 @@ def test_three_teams_at_one_two_and_four_put_the_organisation_at_two(tmp_path):
     assert org["stage"] == 2 and org["basis"] == "members"
     assert {k: v for k, v in org["distribution"].items() if v} == {"1": 1, "2": 1, "4": 1}
     assert org["lowest"] == {"scope": {"kind": "team", "name": "ingest"}, "stage": 1}
-    jsonschema.validate(a, SCHEMA)
+    jsonschema.validate(a.to_dict(), SCHEMA)
 
 
 def test_this_repository_is_not_an_ml_project(tmp_path):

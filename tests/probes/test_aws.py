@@ -195,7 +195,7 @@ def test_end_to_end_audit(aws_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert a["partial"] is True
     [u] = [u for u in a["unobserved"] if u["target"] == "ml-broken"]
     assert u["reason"] == "AWS profile not found: does-not-exist"
-    assert "moto-fake-secret-0001" not in json.dumps(a, default=str)
+    assert "moto-fake-secret-0001" not in json.dumps(a.to_dict())
 
 
 def test_all_enabled_regions_come_from_describe_regions(aws_url: str, tmp_path: Path) -> None:

@@ -72,6 +72,6 @@ def test_image_tags_feed_version_drift(assessment):
 
 
 def test_no_secret_and_no_write_in_a_whole_audit(assessment, kube_api):
-    text = json.dumps(assessment)
+    text = json.dumps(assessment.to_dict())
     assert TOKEN not in text and "expired-token-Hq2Vn8Rt5Jx3" not in text and SECRET_VALUE not in text
     assert kube_api.non_get() == []

@@ -78,6 +78,6 @@ def test_no_credential_anywhere_in_the_assessment(oci_registry_token: Registry, 
                                     username_env="OCI_AUDIT_USER", password_env="OCI_AUDIT_PASSWORD")])
     a = run_audit(cfg, cache_dir=tmp_path, now=NOW, jobs=1)
     assert _status(a, "vision", "versioned_images") == "met"
-    text = json.dumps(a)
+    text = json.dumps(a.to_dict())
     assert oci_registry_token.password not in text
     assert "eyJ" not in text  # no JWT from the token service

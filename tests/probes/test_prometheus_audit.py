@@ -41,6 +41,6 @@ def test_audit_places_monitoring_and_remediation(prometheus_stack, tmp_path, mon
     assert assessment["partial"] is True
     [gone] = [u for u in assessment["unobserved"] if u["target"] == "gone"]
     assert gone["reason"].endswith("is unreachable: connection refused")
-    text = json.dumps(assessment)
+    text = json.dumps(assessment.to_dict())
     for secret in (PROM_PASSWORD, GITLAB_TRIGGER_TOKEN, SLACK_SECRET):
         assert secret not in text

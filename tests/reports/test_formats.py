@@ -90,7 +90,7 @@ def series(text):
 
 def test_prometheus_series_are_stable_when_statuses_change(assessment):
     before = series(PrometheusReport().render(assessment))
-    changed = json.loads(json.dumps(assessment))
+    changed = json.loads(json.dumps(assessment.to_dict()))
     for c in changed["capabilities"]:
         c["status"] = {"met": "unmet", "unmet": "partial", "partial": "unknown", "unknown": "met"}[c["status"]]
     after = series(PrometheusReport().render(changed))
@@ -122,7 +122,7 @@ def test_junit_and_csv_cover_every_framework(tmp_path):
 
 
 def test_junit_fails_a_regression_since_the_previous_run(assessment):
-    changed = json.loads(json.dumps(assessment))
+    changed = json.loads(json.dumps(assessment.to_dict()))
     changed["changes"] = {"previous_run": {"id": "x", "started_at": "2026-01-01T00:00:00Z"},
                           "placements": [{"framework": "seven_stages", "scope": {"kind": "target", "name": "svc"},
                                           "from": 2, "to": 1}],

@@ -97,7 +97,7 @@ def test_every_framework_is_covered_and_fingerprints_are_stable(two_repos, tmp_p
 def test_rules_carry_the_next_step_and_security_severity_only_for_security(tmp_path):
     facts = [{"signal": "vcs.repository", "strength": "operating", "locator": "git+file:///r@abc"}]
     target = build_target({"name": "svc", "kind": "facts", "facts": facts})
-    doc = run_audit(AuditConfig(targets=[target]), cache_dir=tmp_path, strict=True)
+    doc = run_audit(AuditConfig(targets=[target]), cache_dir=tmp_path, strict=True).to_dict()
     # as if every capability below stage 7 were met: stage 7's security controls block
     for p in doc["placements"]:
         p["next_stage"] = {"stage": 7, "name": "Repeatable profit, secure AI"}
