@@ -253,7 +253,6 @@ def assess(
                                    observes=observes)
     results = assessed.results
     failed_targets = sorted(failed)
-    placements = [p for fw in fws for p in place(fw, assessed, strict, set(failed_targets))]
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     timings = [t for f in facts for t in f.timings]
     doc = Assessment()
@@ -285,7 +284,7 @@ def assess(
     doc["unobserved"] = (u.to_dict() for u in unobserved)
     doc["links"] = (link.to_dict() for link in resolved)
     doc["capabilities"] = _capability_dicts(results)
-    doc["placements"] = placements
+    doc["placements"] = (p for fw in fws for p in place(fw, assessed, strict, set(failed_targets)))
     doc["inventory"] = inventory.build(evidence, targets, catalog.taxonomy())
     doc["tempo"] = tempo.build(evidence, targets)
     doc["compliance"] = compliance.build(results, evidence, unobserved, policy)

@@ -396,11 +396,14 @@ def describe_sources(capabilities: dict[str, Capability], assessed: Assessed,
     """What each platform source provides (capabilities its own evidence meets or partly
     meets), which scope it serves, and which projects links attribute its evidence to.
     Sources are not subjects: they get no placement of their own."""
-    by_target, _, owner, _ = _facts(evidence, ())
+    sources = assessed.subjects.sources
+    # only the sources' own evidence: a fleet's repositories are not sources
+    by_target, _, owner, _ = _facts([ev for ev in evidence if ev.target in sources], ())
     linked: dict[str, set[str]] = defaultdict(set)
     for project, reach in assessed.subjects.projects.items():
         for i in reach.attributed:
-            linked[owner[i]].add(project)
+            if i in owner:
+                linked[owner[i]].add(project)
     out = []
     for name, scope in sorted(assessed.subjects.sources.items()):
         index = _Index(by_target.get(name, ()))

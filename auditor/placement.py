@@ -14,7 +14,7 @@ the scope has no project at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from auditor.catalog import Framework, Stage
@@ -166,18 +166,25 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
     return out
 
 
+def _member(p: dict[str, Any]) -> dict[str, Any]:
+    """What a roll-up needs of a member's placement (a project's full placement is written as
+    soon as it is made; a fleet's are never all held)."""
+    return {k: p[k] for k in ("scope", "stage", "strict_stage", "provisional", "assumed")}
+
+
 def place(framework: Framework, assessed: Assessed, strict: bool = False,
-          failed: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
-    """Placements on one framework: every project, every team, the organisation.
-    ``failed``: targets that could not be read at all (left out of roll-up medians)."""
+          failed: set[str] | frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Placements on one framework, one at a time: every project, every team, the
+    organisation. ``failed``: targets that could not be read at all (left out of roll-up
+    medians)."""
     by_scope = assessed.by_scope()
     subjects = assessed.subjects
-    out: list[dict[str, Any]] = []
     projects: dict[str, dict[str, Any]] = {}
     for name in sorted(subjects.projects):
         scope = Scope("target", name)
-        projects[name] = ladder(framework, scope, by_scope[scope], "project", strict)
-        out.append(projects[name])
+        p = ladder(framework, scope, by_scope[scope], "project", strict)
+        projects[name] = _member(p)
+        yield p
     org_members: list[dict[str, Any]] = [projects[n] for n in subjects.teamless]
     for team, names in subjects.teams.items():
         scope = Scope("team", team)
@@ -187,10 +194,8 @@ def place(framework: Framework, assessed: Assessed, strict: bool = False,
             org_members.append(p)
         else:
             p = ladder(framework, scope, by_scope[scope], "pooled", strict)
-        out.append(p)
+        yield p
     if projects:
-        out.append(_rollup(framework, ORG, by_scope[ORG], org_members, set(failed), strict))
+        yield _rollup(framework, ORG, by_scope[ORG], org_members, set(failed), strict)
     else:
-        out.append(ladder(framework, ORG, by_scope[ORG], "pooled", strict))
-    return out
-
+        yield ladder(framework, ORG, by_scope[ORG], "pooled", strict)
