@@ -61,9 +61,9 @@ class Assessment(MutableMapping[str, Any]):
             PRAGMA cache_size = -{CACHE_KIB};
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
-            CREATE TABLE item (seq INTEGER PRIMARY KEY, list TEXT NOT NULL,
+            CREATE TABLE item (seq INTEGER PRIMARY KEY, list TEXT NOT NULL, part INTEGER NOT NULL,
                                k1 TEXT, k2 TEXT, k3 TEXT, json TEXT NOT NULL);
-            CREATE INDEX item_list ON item (list);
+            CREATE INDEX item_list ON item (list, part);
             CREATE INDEX item_k1 ON item (list, k1);
             CREATE INDEX item_k2 ON item (list, k2, k3);
         """)
@@ -93,8 +93,7 @@ class Assessment(MutableMapping[str, Any]):
                 value = list(value)
             if key in self._lens:
                 self._db.execute("DELETE FROM item WHERE list = ?", (key,))
-            self._head.pop(key, None)
-            self._head[key] = None  # keeps the key's place in the document's order
+            self._head.setdefault(key, None)  # a key set again keeps its place
             self._lens[key] = 0
             self.extend(key, value)
         else:
@@ -118,22 +117,25 @@ class Assessment(MutableMapping[str, Any]):
 
     # ---- writing -----------------------------------------------------------------------
 
-    def extend(self, name: str, items: Iterable[dict[str, Any]]) -> None:
-        """Append ``items`` (dicts, or already encoded JSON texts with their dict) to list
-        ``name``; each is encoded as it is stored, none is kept."""
+    def extend(self, name: str, items: Iterable[dict[str, Any]], part: int = 0) -> None:
+        """Append ``items`` to list ``name``; each is encoded as it is stored, none is kept.
+        The list reads in ``part`` order, then as appended: placements made a project at a
+        time for every framework still read framework by framework (part: its position)."""
         if name not in self._lens:
             self[name] = ()
         it = iter(items)
         while batch := list(islice(it, BATCH)):
-            self._db.executemany("INSERT INTO item (list, k1, k2, k3, json) VALUES (?, ?, ?, ?, ?)",
-                                 [(name, *_keys(name, item), encode(item)) for item in batch])
+            self._db.executemany(
+                "INSERT INTO item (list, part, k1, k2, k3, json) VALUES (?, ?, ?, ?, ?, ?)",
+                [(name, part, *_keys(name, item), encode(item)) for item in batch])
             self._lens[name] += len(batch)
 
     # ---- reading -----------------------------------------------------------------------
 
     def texts(self, name: str) -> Iterator[str]:
         """List ``name``'s items as stored JSON texts, in order."""
-        for (text,) in self._db.execute("SELECT json FROM item WHERE list = ? ORDER BY seq", (name,)):
+        for (text,) in self._db.execute("SELECT json FROM item WHERE list = ? ORDER BY part, seq",
+                                        (name,)):
             yield text
 
     def evidence_by_ids(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -209,7 +211,7 @@ class Assessment(MutableMapping[str, Any]):
         """Some fields of each item of list ``name``, in order, read by SQLite without making
         the item (``$.scope.kind``; JSON true and false come back as 1 and 0)."""
         cols = ", ".join("json_extract(json, ?)" for _ in paths)
-        yield from self._db.execute(f"SELECT {cols} FROM item WHERE list = ? ORDER BY seq",
+        yield from self._db.execute(f"SELECT {cols} FROM item WHERE list = ? ORDER BY part, seq",
                                     (*paths, name))
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,7 +243,7 @@ class Rows(Sequence[dict[str, Any]]):
             index += n
         if not 0 <= index < n:
             raise IndexError(index)
-        row = self._owner._db.execute("SELECT json FROM item WHERE list = ? ORDER BY seq "
+        row = self._owner._db.execute("SELECT json FROM item WHERE list = ? ORDER BY part, seq "
                                       "LIMIT 1 OFFSET ?", (self._name, index)).fetchone()
         return decode(row[0])
 

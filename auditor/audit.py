@@ -1,9 +1,9 @@
 """One audit run: probes → evidence → links → engine → the Assessment document.
 
 Two halves that can run apart: :func:`collect` (probes → each target's facts, handed to a
-sink as each target finishes: memory for ``audit``, evidence files for ``collect``) and
-:func:`assess` (facts → links, engine, placements, reports' data; no I/O). ``run_audit`` is
-both in one process."""
+sink as each target finishes: a :class:`~auditor.spool.FactSpool` for ``audit``, evidence
+files for ``collect``) and :func:`assess` (a spool of facts → links, engine, placements,
+reports' data; no network). ``run_audit`` is both in one process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import getpass
 import platform
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,11 +22,13 @@ from typing import Any, Protocol
 from auditor import __version__, catalog, compliance, inventory, links, output, registry, tempo
 from auditor.assessment import Assessment
 from auditor.config import AuditConfig
-from auditor.engine import assess_capabilities, describe_sources
+from auditor.engine import Judge, describe_sources
 from auditor.evidence import Evidence, Holdings, KeyIndex, Unobserved
-from auditor.placement import place
+from auditor.placement import Placer
 from auditor.probe import Policy, Probe, ProbeContext, Target
+from auditor.reach import plan
 from auditor.runner import Outcome, default_jobs, run_probes
+from auditor.spool import FactSpool
 
 SCHEMA_VERSION = "2.0"
 
@@ -79,23 +82,6 @@ class Sink(Protocol):
 
     def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
         """Second-pass findings (links resolved) for a target already added."""
-
-
-class MemorySink:
-    """Keeps every target's facts: ``audit`` assesses them in the same process."""
-
-    def __init__(self) -> None:
-        self.facts: dict[str, TargetFacts] = {}
-
-    def add(self, facts: TargetFacts) -> None:
-        self.facts[facts.target.name] = facts
-
-    def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
-        self.facts[target].evidence.extend(evidence)
-        self.facts[target].unobserved.extend(unobserved)
-
-    def collected(self) -> list[TargetFacts]:
-        return sorted(self.facts.values(), key=lambda f: f.index)
 
 
 @dataclass
@@ -203,8 +189,15 @@ def collect(
     return stats
 
 
+def _links(ev: Evidence) -> bool:
+    """Whether links can reach this evidence: it refers to something, is referred to, or
+    belongs to an origin (an experiment) that follows its runs."""
+    attrs = ev.attributes
+    return "links_to" in attrs or "link_keys" in attrs or "origin" in attrs
+
+
 def assess(
-    collected: Sequence[TargetFacts],
+    collected: FactSpool,
     *,
     now: datetime,
     frameworks: Sequence[str],
@@ -222,6 +215,12 @@ def assess(
     whose long lists live in a temporary database; ``to_dict()`` gives the plain document:
     see :mod:`auditor.assessment`). No network, no probe.
 
+    Reads each target's evidence from ``collected`` twice and never holds a fleet's: first
+    for what links need (evidence that refers or is referred to) and the platform sources'
+    evidence, which every project may see; then target by target, by name, to judge each
+    project (:class:`~auditor.engine.Judge`), place it (:class:`~auditor.placement.Placer`),
+    fold it into inventory, tempo and compliance, and write it to the document.
+
     ``now`` is the clock the probes measured against (waivers expire against its date unless
     ``today`` is given). ``held``: what targets hold (default: the facts' own holdings),
     read once the referenced keys are known — a reference to something a target holds
@@ -232,29 +231,45 @@ def assess(
     t0 = time.monotonic() if t0 is None else t0
     today = today or now.date()
     fws = [catalog.load_framework(name) for name in frameworks]
-    facts = sorted(collected, key=lambda f: f.index)
-    targets = [f.target for f in facts]
-    failed = {f.target.name for f in facts if f.failed}
-    evidence = _dedupe([ev for f in facts for ev in f.evidence])
-    unobserved = [u for f in facts for u in f.unobserved]
+    capabilities = catalog.capabilities()
+    heads = collected.collected()
+    targets = [f.target for f in heads]
+    failed = {f.target.name for f in heads if f.failed}
+    unobserved = [u for f in heads for u in f.unobserved]
+    project_kinds = {f.target.kind for f in heads if f.probe and f.probe.project}
+    observes = {f.target.kind: f.probe.observes for f in heads if f.probe and f.probe.observes}
+    projects = {t.name for t in targets if t.kind in project_kinds}
 
-    keys = links.referenced_keys(evidence)
+    # First pass: the platform sources' evidence, and what links can reach of the projects'.
+    on_platform: dict[str, list[Evidence]] = {}
+    linking: list[Evidence] = []
+    for t in targets:
+        if t.name in projects:
+            linking += [ev for ev in collected.evidence(t.name) if _links(ev)]
+        else:
+            on_platform[t.name] = collected.evidence(t.name)
+    reachable = [ev for evs in on_platform.values() for ev in evs] + linking
+    keys = links.referenced_keys(reachable)
+    found: dict[str, list[Evidence]] = defaultdict(list)
     if keys:  # keys already resolved in their own shard give the same ids: deduplicated
         index = KeyIndex(keys)
-        holdings = held if held is not None else (h for f in facts for h in f.holdings)
-        found = [ev for h in holdings if h.target not in failed for ev in h.resolve(index)]
-        evidence = _dedupe(evidence + found)
-    resolved = links.resolve(evidence)
+        for h in (held if held is not None else collected.holdings()):
+            if h.target not in failed:
+                for ev in h.resolve(index):
+                    found[ev.target].append(ev)
+    for name, evs in found.items():
+        if name in on_platform:
+            on_platform[name] = on_platform[name] + evs
+        else:
+            linking += evs
+    on_platform = {name: _dedupe(evs) for name, evs in on_platform.items()}
+    platform_evidence = [ev for evs in on_platform.values() for ev in evs]
+    resolved = links.resolve(_dedupe(platform_evidence + linking))
+    subjects = plan(targets, project_kinds, platform_evidence + linking, resolved)
+    del linking
 
-    project_kinds = {f.target.kind for f in facts if f.probe and f.probe.project}
-    observes = {f.target.kind: f.probe.observes for f in facts if f.probe and f.probe.observes}
-    assessed = assess_capabilities(catalog.capabilities(), targets, evidence, unobserved,
-                                   resolved, waivers, today, project_kinds=project_kinds,
-                                   observes=observes)
-    results = assessed.results
     failed_targets = sorted(failed)
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
-    timings = [t for f in facts for t in f.timings]
     doc = Assessment()
     doc["schema_version"] = SCHEMA_VERSION
     doc["tool"] = {"name": "mlops-auditor", "version": __version__}
@@ -278,25 +293,47 @@ def assess(
     doc["targets"] = [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
                        "status": _status(t.name, failed_targets, unobserved)}
                       for t in targets]
-    doc["sources"] = describe_sources(catalog.capabilities(), assessed, evidence)
-    # the long lists go to the document's database item by item: no list of dicts is made
-    doc["evidence"] = (ev.to_dict() for ev in evidence)
+    doc["sources"] = describe_sources(capabilities, subjects, platform_evidence)
+    for name in ("evidence", "unobserved", "links", "capabilities", "placements"):
+        doc[name] = ()  # each list in its place; filled below
+
+    # Second pass, target by target: judged, placed, folded in and written, then let go.
+    judge = Judge(capabilities, targets, subjects, platform_evidence, unobserved, resolved,
+                  waivers, today, observes)
+    placer = Placer(fws, subjects, strict, failed)
+    tools = inventory.Inventory(targets, catalog.taxonomy())
+    figures: dict[str, Any] = {}
+    controls = compliance.Controls(policy)
+    for name in sorted(t.name for t in targets):
+        evidence = (on_platform[name] if name in on_platform
+                    else _dedupe(collected.evidence(name) + found.get(name, [])))
+        doc.extend("evidence", (ev.to_dict() for ev in evidence))
+        tools.add(evidence)
+        figures.update(tempo.figures(evidence))
+        controls.add(evidence)
+        if name in subjects.projects:
+            results = judge.project(name, evidence)
+            doc.extend("capabilities", _capability_dicts(results))
+            for part, p in enumerate(placer.project(name, results)):
+                doc.extend("placements", [p], part)
+    rest = judge.rest()
+    doc.extend("capabilities", _capability_dicts(rest))
+    for part, placed in enumerate(placer.rest(rest)):
+        doc.extend("placements", placed, part)
     doc["unobserved"] = (u.to_dict() for u in unobserved)
     doc["links"] = (link.to_dict() for link in resolved)
-    doc["capabilities"] = _capability_dicts(results)
-    doc["placements"] = (p for fw in fws for p in place(fw, assessed, strict, set(failed_targets)))
-    doc["inventory"] = inventory.build(evidence, targets, catalog.taxonomy())
-    doc["tempo"] = tempo.build(evidence, targets)
-    doc["compliance"] = compliance.build(results, evidence, unobserved, policy)
+    doc["inventory"] = tools.result()
+    doc["tempo"] = tempo.rows(figures, targets)
+    doc["compliance"] = controls.result(rest, unobserved)
     doc["waivers"] = [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
                        "expires": w.expires.isoformat() if w.expires else None,
                        "status": "expired" if w.expires and w.expires < today else "active"}
                       for w in waivers]
-    doc["probes"] = sorted(timings, key=lambda t: (t["target"], t["probe"]))
-    assessment = doc
-    assessment["changes"] = output.changes(previous, assessment)
-    assessment["run"]["duration_seconds"] = round(time.monotonic() - t0, 3)
-    return assessment
+    doc["probes"] = sorted((t for f in heads for t in f.timings),
+                           key=lambda t: (t["target"], t["probe"]))
+    doc["changes"] = output.changes(previous, doc)
+    doc["run"]["duration_seconds"] = round(time.monotonic() - t0, 3)
+    return doc
 
 
 def run_audit(
@@ -313,7 +350,7 @@ def run_audit(
     executor: str | None = None,
 ) -> Assessment:
     """Run every probe over every target and return the Assessment (see :func:`assess`):
-    :func:`collect` into memory, then :func:`assess`.
+    :func:`collect` into a :class:`~auditor.spool.FactSpool`, then :func:`assess`.
 
     ``now`` fixes the clock probes measure ages and rates against (tests, replays).
     ``strict`` makes unknown capabilities block placement (default: the config's setting).
@@ -325,10 +362,10 @@ def run_audit(
     fw_names = list(frameworks or [config.settings.framework])
     for name in fw_names:
         catalog.load_framework(name)  # an unknown framework fails before any probe runs
-    sink = MemorySink()
-    stats = collect(config, sink, cache_dir=cache_dir, jobs=jobs, on_done=on_done, now=now,
+    spool = FactSpool()
+    stats = collect(config, spool, cache_dir=cache_dir, jobs=jobs, on_done=on_done, now=now,
                     executor=executor)
-    return assess(sink.collected(), now=now, frameworks=fw_names, waivers=config.waivers,
+    return assess(spool, now=now, frameworks=fw_names, waivers=config.waivers,
                   strict=config.settings.strict if strict is None else strict, today=today,
                   previous=previous,
                   run={"config": config.source, "jobs": jobs, "executor": stats.executor},

@@ -7,7 +7,7 @@ so changing the policy changes verdicts, never evidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -39,31 +39,80 @@ def violates(ev: Evidence, fail_when: dict[str, Any], policy: Policy) -> bool:
     return True
 
 
+class Controls:
+    """The controls, with the evidence they judge folded in as each target's is read (a
+    fleet's evidence is never all held): :meth:`add`, then :meth:`result`."""
+
+    def __init__(self, policy: Policy | None = None):
+        self.policy = policy or Policy()
+        self.seen: dict[str, _Seen] = {cid: _Seen() for cid, spec in controls().items()
+                                       if "capability" not in spec}
+
+    def add(self, evidence: Iterable[Evidence]) -> None:
+        specs = controls()
+        for ev in evidence:
+            for cid, seen in self.seen.items():
+                spec = specs[cid]
+                if matches(spec["signal"], ev.signal):
+                    seen.add(ev, violates(ev, spec.get("fail_when") or {}, self.policy))
+
+    def result(self, results: Sequence[CapabilityResult],
+               unobserved: Sequence[Unobserved]) -> list[dict[str, Any]]:
+        """The rows, with ``results`` (the organisation's are used) and what was not observed."""
+        org = {r.capability.id: r for r in results if r.scope.kind == "org"}
+        out = []
+        for cid, spec in controls().items():
+            row: dict[str, Any] = {"id": cid, "title": spec["title"]}
+            if "capability" in spec:
+                r = org.get(spec["capability"])
+                status = r.status if r else UNKNOWN
+                row |= {"status": "pass" if status == MET else ("unknown" if status == UNKNOWN else "fail"),
+                        "evidence": r.evidence if r else []}
+            else:
+                seen = self.seen[cid]
+                blind = any(u.covers(spec["signal"]) for u in unobserved)
+                if seen.bad_count:
+                    status = "fail"
+                elif seen.found_count:
+                    status = "pass"
+                else:
+                    status = "unknown" if blind else "no evidence"
+                cited = seen.bad_ids if seen.bad_count else seen.found_ids
+                row |= {"status": status, "evidence": list(cited.values)}
+                if seen.bad_count:
+                    row["violations"] = seen.violations
+            out.append(row)
+        return out
+
+
+class _Seen:
+    """What one control saw: how much evidence, how much of it failing, the first cited ids
+    (the smallest, as a sorted list would start) and the first failing locators."""
+
+    def __init__(self) -> None:
+        from auditor.engine import Smallest
+
+        self.found_count = self.bad_count = 0
+        self.found_ids = Smallest(CITED)
+        self.bad_ids = Smallest(CITED)
+        self.violations: list[str] = []
+
+    def add(self, ev: Evidence, bad: bool) -> None:
+        self.found_count += 1
+        self.found_ids.add(ev.id)
+        if bad:
+            self.bad_count += 1
+            self.bad_ids.add(ev.id)
+            if len(self.violations) < CITED:
+                self.violations.append(ev.locator)
+
+
+#: evidence ids (and failing locators) a control's row cites
+CITED = 25
+
+
 def build(results: Sequence[CapabilityResult], evidence: Sequence[Evidence],
           unobserved: Sequence[Unobserved], policy: Policy | None = None) -> list[dict[str, Any]]:
-    policy = policy or Policy()
-    org = {r.capability.id: r for r in results if r.scope.kind == "org"}
-    out = []
-    for cid, spec in controls().items():
-        row: dict[str, Any] = {"id": cid, "title": spec["title"]}
-        if "capability" in spec:
-            r = org.get(spec["capability"])
-            status = r.status if r else UNKNOWN
-            row |= {"status": "pass" if status == MET else ("unknown" if status == UNKNOWN else "fail"),
-                    "evidence": r.evidence if r else []}
-        else:
-            found = [ev for ev in evidence if matches(spec["signal"], ev.signal)]
-            fail_when = spec.get("fail_when") or {}
-            bad = [ev for ev in found if violates(ev, fail_when, policy)]
-            blind = any(u.covers(spec["signal"]) for u in unobserved)
-            if bad:
-                status = "fail"
-            elif found:
-                status = "pass"
-            else:
-                status = "unknown" if blind else "no evidence"
-            row |= {"status": status, "evidence": sorted(ev.id for ev in (bad or found))[:25]}
-            if bad:
-                row["violations"] = [ev.locator for ev in bad][:25]
-        out.append(row)
-    return out
+    found = Controls(policy)
+    found.add(evidence)
+    return found.result(results, unobserved)

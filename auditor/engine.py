@@ -14,6 +14,7 @@ or organisation without projects is judged on its pooled evidence.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ BLIND_LIMIT = 10
 MAX_NAMES = 10
 
 __all__ = ["MET", "PARTIAL", "UNMET", "UNKNOWN", "Scope", "ORG", "CapabilityResult",
-           "Assessed", "assess_capabilities", "describe_sources", "evaluate"]
+           "Assessed", "Judge", "assess_capabilities", "describe_sources", "evaluate"]
 
 
 @dataclass(slots=True)
@@ -297,39 +298,158 @@ class _LinkIndex:
         return [self.facts[k] for k in sorted(found)]
 
 
-def _rollup(scope: Scope, cap: Capability, members: list[CapabilityResult],
-            waiver: dict | None) -> CapabilityResult:
-    counts = Counter(r.status for r in members)
-    if all(r.status == MET for r in members):
-        status = MET
-    elif counts[MET] or counts[PARTIAL]:
-        status = PARTIAL
-    elif counts[UNKNOWN]:
-        status = UNKNOWN
-    else:
-        status = UNMET
-    cited = sorted({i for r in members for i in r.evidence})[:CITE_LIMIT]
-    blind = sorted({line for r in members for line in r.unobserved})[:BLIND_LIMIT]
-    # kinds of source to add, in catalog order; only when no member needs one, the targets
-    # that could not be read (the two are settled differently, and named differently)
-    unread = [r for r in members if r.status == UNKNOWN and r.reason.startswith(BLIND)]
-    settle = tuple(dict.fromkeys(k for r in members if r not in unread for k in r.settle_with))
-    reason = ""
-    if counts[UNKNOWN]:
-        reason = COUNT_PHRASE.format(counts[UNKNOWN], len(members))
-        if not settle and unread:
-            settle = tuple(dict.fromkeys(k for r in unread for k in r.settle_with))
-            reason = f"{BLIND} {names_text(settle)} ({reason})"
+class Smallest:
+    """The ``limit`` smallest distinct values seen, in order: the start of a sorted list of
+    everything seen, without holding everything (a roll-up's cited ids over a fleet)."""
+
+    __slots__ = ("limit", "values")
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.values: list[str] = []
+
+    def add(self, value: str) -> None:
+        values = self.values
+        if len(values) >= self.limit and value >= values[-1]:
+            return
+        i = bisect_left(values, value)
+        if i < len(values) and values[i] == value:
+            return
+        values.insert(i, value)
+        del values[self.limit:]
+
+
+class _Rollup:
+    """One capability of one team or the organisation, rolled up from its member projects'
+    results as each is judged: what the result needs, never the members' results."""
+
+    __slots__ = ("counts", "cited", "blind", "settle", "unread", "shared", "satisfied")
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.cited = Smallest(CITE_LIMIT)
+        self.blind = Smallest(BLIND_LIMIT)
+        self.settle: dict[str, None] = {}    # kinds to add, from members not unread
+        self.unread: dict[str, None] = {}    # targets that could not be read
+        self.shared: set[str] = set()        # reasons of unknown members (two are enough)
+        self.satisfied = True
+
+    def add(self, r: CapabilityResult) -> None:
+        self.counts[r.status] += 1
+        for i in r.evidence:
+            self.cited.add(i)
+        for line in r.unobserved:
+            self.blind.add(line)
+        if r.status == UNKNOWN and r.reason.startswith(BLIND):
+            self.unread.update(dict.fromkeys(r.settle_with))
         else:
-            # one reason shared by every unknown member is the roll-up's too ("not observable
-            # from git alone (unknown for 9 of 10 projects) — add a kubernetes … target")
-            shared = {r.reason for r in members if r.status == UNKNOWN and r not in unread}
-            if len(shared) == 1 and (only := shared.pop()):
+            self.settle.update(dict.fromkeys(r.settle_with))
+            if r.status == UNKNOWN and len(self.shared) < 2:
+                self.shared.add(r.reason)
+        self.satisfied = self.satisfied and r.satisfied
+
+    def result(self, scope: Scope, cap: Capability, waiver: dict | None) -> CapabilityResult:
+        counts, total = self.counts, sum(self.counts.values())
+        if counts[MET] == total:
+            status = MET
+        elif counts[MET] or counts[PARTIAL]:
+            status = PARTIAL
+        elif counts[UNKNOWN]:
+            status = UNKNOWN
+        else:
+            status = UNMET
+        # kinds of source to add, in catalog order; only when no member needs one, the targets
+        # that could not be read (the two are settled differently, and named differently)
+        settle = tuple(self.settle)
+        reason = ""
+        if counts[UNKNOWN]:
+            reason = COUNT_PHRASE.format(counts[UNKNOWN], total)
+            if not settle and self.unread:
+                settle = tuple(self.unread)
+                reason = f"{BLIND} {names_text(settle)} ({reason})"
+            elif len(self.shared) == 1 and (only := next(iter(self.shared))):
+                # one reason shared by every unknown member is the roll-up's too ("not
+                # observable from git alone (unknown for 9 of 10 projects) — add a kubernetes
+                # … target")
                 why, sep, advice = only.partition(" — ")
                 reason = f"{why} ({reason}){sep}{advice}"
-    return CapabilityResult(scope, cap, status, cited, blind, waiver, reason, settle,
-                            {s: counts[s] for s in STATUSES},
-                            all(r.satisfied for r in members))
+        return CapabilityResult(scope, cap, status, list(self.cited.values), list(self.blind.values),
+                                waiver, reason, settle, {s: counts[s] for s in STATUSES},
+                                self.satisfied)
+
+
+class Judge:
+    """Capability statuses for every subject, one project at a time.
+
+    Holds what every project may see — the platform sources' facts, resolved links, who is
+    in whose reach, unobserved records — and, for each team and the organisation, a
+    :class:`_Rollup` per capability. :meth:`project` judges one project on its own evidence
+    (handed in, then let go) and feeds the roll-ups; :meth:`rest` gives the teams' and the
+    organisation's results. A fleet's evidence and results are never all held."""
+
+    def __init__(self, capabilities: dict[str, Capability], targets: Sequence[Target],
+                 subjects: Subjects, platform_evidence: Sequence[Evidence],
+                 unobserved: Sequence[Unobserved], links: Sequence[Link], waivers: Sequence[Any] = (),
+                 today: date | None = None, observes: dict[str, tuple[str, ...]] | None = None):
+        self.capabilities = capabilities
+        self.subjects = subjects
+        self.waivers = waivers
+        self.today = today or date.today()
+        self.observes = observes or {}
+        self.by_target, self.ev_by_id, self.owner_of, self.link_facts = _facts(platform_evidence, links)
+        self.unobserved: dict[str, list[Unobserved]] = defaultdict(list)
+        for u in unobserved:
+            self.unobserved[u.target].append(u)
+        self.kind_of = {t.name: t.kind for t in targets}
+        self.team_of = {t.name: t.team for t in targets}
+        # the same reason ("not observable from git alone — add …") held once, not per project
+        self.reasons: dict[str, str] = {}
+        self.rollups: dict[Scope, dict[str, _Rollup]] = {}
+        for team, names in subjects.teams.items():
+            if names:
+                self.rollups[Scope("team", team)] = {c: _Rollup() for c in capabilities}
+        if subjects.projects:
+            self.rollups[ORG] = {c: _Rollup() for c in capabilities}
+
+    def project(self, name: str, evidence: Iterable[Evidence]) -> list[CapabilityResult]:
+        """One project's results, judged on ``evidence`` (its own) and what it reaches."""
+        self.by_target[name] = [Fact(ev.signal, int(ev.strength), ev.attributes, (ev.id,))
+                                for ev in evidence]
+        try:
+            team = self.team_of.get(name)
+            results = self._judge(self.subjects.projects[name], team)
+        finally:
+            del self.by_target[name]
+        for scope in (Scope("team", team) if team else None, ORG):
+            if scope in self.rollups:
+                for r in results:
+                    self.rollups[scope][r.capability.id].add(r)
+        return results
+
+    def rest(self) -> list[CapabilityResult]:
+        """The teams' results (rolled up, or judged on pooled evidence when a team has no
+        project), then the organisation's — once every project was judged."""
+        out: list[CapabilityResult] = []
+        scopes = [Scope("team", team) for team in self.subjects.teams] + [ORG]
+        for scope in scopes:
+            if scope in self.rollups:
+                out += [acc.result(scope, self.capabilities[cid],
+                                   _waiver_for(cid, scope, self.waivers, self.today))
+                        for cid, acc in self.rollups[scope].items()]
+            else:
+                out += self._judge(self.subjects.pooled[scope], None)
+        return out
+
+    def _judge(self, reach: Reach, team: str | None) -> list[CapabilityResult]:
+        view = _View(reach, self.by_target, self.ev_by_id, self.link_facts, self.owner_of,
+                     self.unobserved, self.kind_of, self.observes)
+        out = []
+        for cap in self.capabilities.values():
+            status, cited, blind, reason, settle = view.judge(cap)
+            out.append(CapabilityResult(reach.scope, cap, status, cited, blind,
+                                        _waiver_for(cap.id, reach.scope, self.waivers, self.today, team),
+                                        self.reasons.setdefault(reason, reason), settle))
+        return out
 
 
 def assess_capabilities(
@@ -343,69 +463,37 @@ def assess_capabilities(
     project_kinds: Iterable[str] = ("git",),
     observes: dict[str, tuple[str, ...]] | None = None,
 ) -> Assessed:
-    """Capability statuses for every subject: each project, each team, the organisation."""
-    today = today or date.today()
+    """Capability statuses for every subject: each project, each team, the organisation (a
+    :class:`Judge` over evidence already in memory)."""
     subjects = plan(targets, project_kinds, evidence, links)
-    by_target, ev_by_id, owner_of, link_facts = _facts(evidence, links)
-    unobs: dict[str, list[Unobserved]] = defaultdict(list)
-    for u in unobserved:
-        unobs[u.target].append(u)
-    kind_of = {t.name: t.kind for t in targets}
-    team_of = {t.name: t.team for t in targets}
-
-    results: list[CapabilityResult] = []
-    per_project: dict[str, dict[str, CapabilityResult]] = {}
-    # the same reason ("not observable from git alone — add …") held once, not per project
-    reasons: dict[str, str] = {}
-
-    def judge(reach: Reach, team: str | None) -> dict[str, CapabilityResult]:
-        view = _View(reach, by_target, ev_by_id, link_facts, owner_of, unobs, kind_of,
-                     observes or {})
-        out = {}
-        for cap in capabilities.values():
-            status, cited, blind, reason, settle = view.judge(cap)
-            out[cap.id] = CapabilityResult(reach.scope, cap, status, cited, blind,
-                                           _waiver_for(cap.id, reach.scope, waivers, today, team),
-                                           reasons.setdefault(reason, reason), settle)
-        results.extend(out.values())
-        return out
-
-    for name in sorted(subjects.projects):
-        per_project[name] = judge(subjects.projects[name], team_of.get(name))
-
-    def rollup(scope: Scope, names: list[str]) -> None:
-        for cap in capabilities.values():
-            results.append(_rollup(scope, cap, [per_project[n][cap.id] for n in names],
-                                   _waiver_for(cap.id, scope, waivers, today)))
-
-    for team, names in subjects.teams.items():
-        scope = Scope("team", team)
-        if names:
-            rollup(scope, names)
+    own: dict[str, list[Evidence]] = defaultdict(list)
+    platform = []
+    for ev in evidence:
+        if ev.target in subjects.projects:
+            own[ev.target].append(ev)
         else:
-            judge(subjects.pooled[scope], None)
-    if per_project:
-        rollup(ORG, sorted(per_project))
-    else:
-        judge(subjects.pooled[ORG], None)
-    return Assessed(results, subjects)
+            platform.append(ev)
+    judge = Judge(capabilities, targets, subjects, platform, unobserved, links, waivers, today,
+                  observes)
+    results = [r for name in sorted(subjects.projects) for r in judge.project(name, own[name])]
+    return Assessed(results + judge.rest(), subjects)
 
 
-def describe_sources(capabilities: dict[str, Capability], assessed: Assessed,
+def describe_sources(capabilities: dict[str, Capability], subjects: Subjects,
                      evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
     """What each platform source provides (capabilities its own evidence meets or partly
     meets), which scope it serves, and which projects links attribute its evidence to.
-    Sources are not subjects: they get no placement of their own."""
-    sources = assessed.subjects.sources
-    # only the sources' own evidence: a fleet's repositories are not sources
+    Sources are not subjects: they get no placement of their own. ``evidence``: the
+    sources' (a project's is ignored)."""
+    sources = subjects.sources
     by_target, _, owner, _ = _facts([ev for ev in evidence if ev.target in sources], ())
     linked: dict[str, set[str]] = defaultdict(set)
-    for project, reach in assessed.subjects.projects.items():
+    for project, reach in subjects.projects.items():
         for i in reach.attributed:
             if i in owner:
                 linked[owner[i]].add(project)
     out = []
-    for name, scope in sorted(assessed.subjects.sources.items()):
+    for name, scope in sorted(sources.items()):
         index = _Index(by_target.get(name, ()))
         provides = []
         for cap in capabilities.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditor.catalog import Taxonomy
@@ -43,73 +43,84 @@ def _versions_in(ev: Evidence) -> list[tuple[str, str, str]]:
     return [("tool", tool, str(version))]
 
 
+class Inventory:
+    """Tool sprawl and version drift, folded in as each target's evidence is read (a
+    fleet's evidence is never all held): :meth:`add`, then :meth:`result`."""
+
+    def __init__(self, targets: Sequence[Target], taxonomy: Taxonomy):
+        self.by_name = {t.name: t for t in targets}
+        self.taxonomy = taxonomy
+        self.usage: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.versions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.seen_as: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.unpinned: list[dict[str, Any]] = []
+
+    def add(self, evidence: Iterable[Evidence]) -> None:
+        for ev in evidence:
+            attrs = ev.attributes
+            if ev.signal.startswith("tool."):  # tools per category, and who uses them
+                category = ev.signal.split(".", 1)[1]
+                tool = str(attrs.get("tool") or "?")
+                entry = self.usage[category].setdefault(tool, {
+                    "tool": tool, "targets": set(), "teams": set(), "strongest": Strength.DECLARED})
+                entry["targets"].add(ev.target)
+                entry["teams"].add(_team(self.by_name, ev.target))
+                entry["strongest"] = max(entry["strongest"], ev.strength)
+            for kind, name, version in _versions_in(ev):
+                self.seen_as[(kind, name)][version].add(ev.target)
+            tool, version = attrs.get("tool"), attrs.get("version")
+            if tool and version:
+                self.versions[str(tool)][str(version)].add(ev.target)
+            if ev.signal == "env.pinned_requirements" and attrs.get("unpinned"):
+                self.unpinned.append({"target": ev.target, "locator": ev.locator,
+                                      "unpinned": attrs.get("unpinned"),
+                                      "packages": attrs.get("unpinned_packages", [])})
+
+    def result(self) -> dict[str, Any]:
+        by_name, taxonomy, usage, versions = self.by_name, self.taxonomy, self.usage, self.versions
+        tools = []
+        sprawl = []
+        for category in sorted(usage):
+            entries = sorted(usage[category].values(), key=lambda e: e["tool"])
+            for e in entries:
+                tools.append({"category": category, "category_title": taxonomy.categories.get(category, category),
+                              "tool": e["tool"], "targets": sorted(e["targets"]), "teams": sorted(e["teams"]),
+                              "strongest": str(e["strongest"])})
+            if len(entries) > 1 and category not in ("deep_learning",):
+                sprawl.append({"category": category,
+                               "category_title": taxonomy.categories.get(category, category),
+                               "tools": [e["tool"] for e in entries]})
+
+        # Versions of the same tool across targets (mismatches), and of each tool, package and
+        # image across teams (drift).
+        for t in tools:
+            t["versions"] = [{"version": v, "targets": sorted(ts),
+                              "teams": sorted({_team(by_name, n) for n in ts})}
+                             for v, ts in sorted(versions.get(t["tool"], {}).items())]
+        drift = []
+        for (kind, name), seen in sorted(self.seen_as.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            if len(seen) > 1:
+                rows = [{"version": v, "targets": sorted(ts), "teams": sorted({_team(by_name, n) for n in ts})}
+                        for v, ts in sorted(seen.items())]
+                drift.append({"tool": name, "kind": kind, "versions": rows,
+                              "across_teams": len({team for r in rows for team in r["teams"]}) > 1})
+
+        # Client/server mismatches: "<tool>" declared by code vs "<tool>-server" observed.
+        mismatches = []
+        for tool in sorted(versions):
+            if not tool.endswith("-server"):
+                continue
+            client = tool.removesuffix("-server")
+            server_minors = {_minor(v) for v in versions[tool]}
+            for v, ts in sorted(versions.get(client, {}).items()):
+                if _minor(v) not in server_minors:
+                    mismatches.append({"tool": client, "client_version": v, "targets": sorted(ts),
+                                       "server_versions": sorted(versions[tool])})
+        return {"tools": tools, "sprawl": sprawl, "drift": drift,
+                "client_server_mismatches": mismatches, "unpinned_dependencies": self.unpinned}
+
+
 def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Taxonomy) -> dict[str, Any]:
-    by_name = {t.name: t for t in targets}
-
-    # Tools per category, and who uses them.
-    usage: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for ev in evidence:
-        if not ev.signal.startswith("tool."):
-            continue
-        category = ev.signal.split(".", 1)[1]
-        tool = str(ev.attributes.get("tool") or "?")
-        entry = usage[category].setdefault(tool, {"tool": tool, "targets": set(), "teams": set(),
-                                                  "strongest": Strength.DECLARED})
-        entry["targets"].add(ev.target)
-        entry["teams"].add(_team(by_name, ev.target))
-        entry["strongest"] = max(entry["strongest"], ev.strength)
-    tools = []
-    sprawl = []
-    for category in sorted(usage):
-        entries = sorted(usage[category].values(), key=lambda e: e["tool"])
-        for e in entries:
-            tools.append({"category": category, "category_title": taxonomy.categories.get(category, category),
-                          "tool": e["tool"], "targets": sorted(e["targets"]), "teams": sorted(e["teams"]),
-                          "strongest": str(e["strongest"])})
-        if len(entries) > 1 and category not in ("deep_learning",):
-            sprawl.append({"category": category,
-                           "category_title": taxonomy.categories.get(category, category),
-                           "tools": [e["tool"] for e in entries]})
-
-    # Versions of the same tool across targets (mismatches), and of each tool, package and
-    # image across teams (drift).
-    versions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    seen_as: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for ev in evidence:
-        for kind, name, version in _versions_in(ev):
-            seen_as[(kind, name)][version].add(ev.target)
-        tool, version = ev.attributes.get("tool"), ev.attributes.get("version")
-        if tool and version:
-            versions[str(tool)][str(version)].add(ev.target)
-    for t in tools:
-        t["versions"] = [{"version": v, "targets": sorted(ts),
-                          "teams": sorted({_team(by_name, n) for n in ts})}
-                         for v, ts in sorted(versions.get(t["tool"], {}).items())]
-    drift = []
-    for (kind, name), seen in sorted(seen_as.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        if len(seen) > 1:
-            rows = [{"version": v, "targets": sorted(ts), "teams": sorted({_team(by_name, n) for n in ts})}
-                    for v, ts in sorted(seen.items())]
-            drift.append({"tool": name, "kind": kind, "versions": rows,
-                          "across_teams": len({team for r in rows for team in r["teams"]}) > 1})
-
-    # Client/server mismatches: "<tool>" declared by code vs "<tool>-server" observed.
-    mismatches = []
-    for tool in sorted(versions):
-        if not tool.endswith("-server"):
-            continue
-        client = tool.removesuffix("-server")
-        server_minors = {_minor(v) for v in versions[tool]}
-        for v, ts in sorted(versions.get(client, {}).items()):
-            if _minor(v) not in server_minors:
-                mismatches.append({"tool": client, "client_version": v, "targets": sorted(ts),
-                                   "server_versions": sorted(versions[tool])})
-
-    unpinned = [
-        {"target": ev.target, "locator": ev.locator, "unpinned": ev.attributes.get("unpinned"),
-         "packages": ev.attributes.get("unpinned_packages", [])}
-        for ev in evidence
-        if ev.signal == "env.pinned_requirements" and ev.attributes.get("unpinned")
-    ]
-    return {"tools": tools, "sprawl": sprawl, "drift": drift,
-            "client_server_mismatches": mismatches, "unpinned_dependencies": unpinned}
+    inventory = Inventory(targets, taxonomy)
+    inventory.add(evidence)
+    return inventory.result()

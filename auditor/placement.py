@@ -14,12 +14,12 @@ the scope has no project at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.catalog import Framework, Stage
 from auditor.engine import MET, UNKNOWN, Assessed, CapabilityResult
-from auditor.reach import ORG, Scope
+from auditor.reach import ORG, Scope, Subjects
 
 
 def median_low(values: Sequence[int]) -> int:
@@ -172,30 +172,63 @@ def _member(p: dict[str, Any]) -> dict[str, Any]:
     return {k: p[k] for k in ("scope", "stage", "strict_stage", "provisional", "assumed")}
 
 
+class Placer:
+    """Placements on each framework, a project at a time (as :class:`auditor.engine.Judge`
+    judges them), then the teams' and the organisation's. Keeps only what a roll-up needs of
+    each project's placement."""
+
+    def __init__(self, frameworks: Sequence[Framework], subjects: Subjects, strict: bool = False,
+                 failed: set[str] | frozenset[str] = frozenset()):
+        self.frameworks = frameworks
+        self.subjects = subjects
+        self.strict = strict
+        self.failed = set(failed)
+        self.members: list[dict[str, dict[str, Any]]] = [{} for _ in frameworks]
+
+    def project(self, name: str, results: Sequence[CapabilityResult]) -> list[dict[str, Any]]:
+        """The project's placement on each framework, in the frameworks' order."""
+        caps = {r.capability.id: r for r in results}
+        out = []
+        for fw, members in zip(self.frameworks, self.members, strict=True):
+            p = ladder(fw, Scope("target", name), caps, "project", self.strict)
+            members[name] = _member(p)
+            out.append(p)
+        return out
+
+    def rest(self, results: Sequence[CapabilityResult]) -> list[list[dict[str, Any]]]:
+        """Each framework's placements of the teams, then the organisation, from their
+        ``results`` (:meth:`auditor.engine.Judge.rest`), once every project is placed."""
+        by_scope: dict[Scope, dict[str, CapabilityResult]] = {}
+        for r in results:
+            by_scope.setdefault(r.scope, {})[r.capability.id] = r
+        subjects, strict, failed = self.subjects, self.strict, self.failed
+        out = []
+        for fw, projects in zip(self.frameworks, self.members, strict=True):
+            placed = []
+            org_members: list[dict[str, Any]] = [projects[n] for n in subjects.teamless]
+            for team, names in subjects.teams.items():
+                scope = Scope("team", team)
+                if names:
+                    p = _rollup(fw, scope, by_scope[scope], [projects[n] for n in names], failed, strict)
+                    org_members.append(p)
+                else:
+                    p = ladder(fw, scope, by_scope[scope], "pooled", strict)
+                placed.append(p)
+            if projects:
+                placed.append(_rollup(fw, ORG, by_scope[ORG], org_members, failed, strict))
+            else:
+                placed.append(ladder(fw, ORG, by_scope[ORG], "pooled", strict))
+            out.append(placed)
+        return out
+
+
 def place(framework: Framework, assessed: Assessed, strict: bool = False,
-          failed: set[str] | frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
-    """Placements on one framework, one at a time: every project, every team, the
-    organisation. ``failed``: targets that could not be read at all (left out of roll-up
-    medians)."""
+          failed: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Placements on one framework: every project, every team, the organisation.
+    ``failed``: targets that could not be read at all (left out of roll-up medians)."""
+    placer = Placer([framework], assessed.subjects, strict, failed)
     by_scope = assessed.by_scope()
-    subjects = assessed.subjects
-    projects: dict[str, dict[str, Any]] = {}
-    for name in sorted(subjects.projects):
-        scope = Scope("target", name)
-        p = ladder(framework, scope, by_scope[scope], "project", strict)
-        projects[name] = _member(p)
-        yield p
-    org_members: list[dict[str, Any]] = [projects[n] for n in subjects.teamless]
-    for team, names in subjects.teams.items():
-        scope = Scope("team", team)
-        if names:
-            p = _rollup(framework, scope, by_scope[scope], [projects[n] for n in names], set(failed),
-                        strict)
-            org_members.append(p)
-        else:
-            p = ladder(framework, scope, by_scope[scope], "pooled", strict)
-        yield p
-    if projects:
-        yield _rollup(framework, ORG, by_scope[ORG], org_members, set(failed), strict)
-    else:
-        yield ladder(framework, ORG, by_scope[ORG], "pooled", strict)
+    out = [placer.project(name, list(by_scope[Scope("target", name)].values()))[0]
+           for name in sorted(assessed.subjects.projects)]
+    rest = [r for scope, caps in by_scope.items() if scope.kind != "target" for r in caps.values()]
+    return out + placer.rest(rest)[0]

@@ -31,7 +31,7 @@ import tempfile
 import uuid
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -43,6 +43,7 @@ from auditor.evidence import Evidence, Holdings, Unobserved, now_iso
 from auditor.output import write_atomic
 from auditor.probe import Policy, Target
 from auditor.redact import one_line, redact
+from auditor.spool import FactSpool
 
 if TYPE_CHECKING:
     from auditor.config import AuditConfig
@@ -254,7 +255,7 @@ class EvidenceWriter:
 class Inputs:
     """Facts and the configuration to assess them with (see :meth:`Stored.inputs`)."""
 
-    facts: list[TargetFacts]
+    facts: FactSpool
     waivers: list[Any]
     policy: Policy
     settings: Any          # auditor.config.SettingsModel
@@ -283,7 +284,7 @@ class _Run:
 class Stored:
     """Evidence read from collect runs, ready for :func:`auditor.audit.assess`."""
 
-    facts: list[TargetFacts]
+    facts: FactSpool
     now: datetime
     runs: list[dict[str, Any]]
     missing_shards: list[str]
@@ -304,10 +305,9 @@ class Stored:
             notes.append(f"assessing without shard{'s' if many else ''} {', '.join(self.missing_shards)}: "
                          f"{'their' if many else 'its'} targets are reported as not observed")
         if config_path:
-            over = config.load_overrides(config_path, [f.target for f in self.facts])
-            facts = [replace(f, target=replace(f.target, labels=over.labels[f.target.name]))
-                     if f.target.name in over.labels else f for f in self.facts]
-            return Inputs(facts, over.waivers, over.policy, over.settings, over.source, notes)
+            over = config.load_overrides(config_path, [f.target for f in self.facts.collected()])
+            return Inputs(self.facts.relabelled(over.labels), over.waivers, over.policy,
+                          over.settings, over.source, notes)
         if self.config is None:
             raise StoreError("the evidence was collected with different policies, waivers or "
                              f"settings ({', '.join(sorted({r['config'] for r in self.runs}))}): "
@@ -460,7 +460,7 @@ def _load(runs: list[_Run], allow_missing: bool) -> Stored:
                              f"{run.data['collected_at']}); give one")
         present[run.shard.index] = run
 
-    facts: list[TargetFacts] = []
+    facts = FactSpool()
     holders: list[Path] = []
     missing: list[str] = []
     seen: dict[str, str] = {}
@@ -484,7 +484,8 @@ def _load(runs: list[_Run], allow_missing: bool) -> Stored:
                 f"assess without {'their' if many else 'its'} targets")
         for i in absent:
             missing.append(f"{i}/{count}")
-            facts += _not_collected(fleet, shards.Shard(i, count), offset)
+            for gone in _not_collected(fleet, shards.Shard(i, count), offset):
+                facts.add(gone)
         for run in sorted(present.values(), key=lambda r: r.shard):
             for entry in run.data["targets"]:
                 got, holds = _read_file(run, entry)
@@ -493,7 +494,7 @@ def _load(runs: list[_Run], allow_missing: bool) -> Stored:
                                      f"{seen[got.target.name]} and {run.where}")
                 seen[got.target.name] = run.where
                 got.index += offset
-                facts.append(got)
+                facts.add(got)  # into the spool: a fleet's evidence is never all held
                 if holds:
                     holders.append(run.folder / entry["file"])
         offset += len(fleet)
@@ -510,7 +511,7 @@ def _load(runs: list[_Run], allow_missing: bool) -> Stored:
             notes.append(f"evidence collected with {key.replace('_', ' ')} {', '.join(map(str, other))}; "
                          f"assessing with {mine}")
     return Stored(
-        facts=sorted(facts, key=lambda f: f.index),
+        facts=facts,
         now=max(_parse_time(r.data["now"]) for r in ordered),
         runs=[{"id": r.data["run_id"], "shard": r.data["shard"], "collected_at": r.data["collected_at"],
                "config": r.data["config"], "targets": len(r.data["targets"]), "location": r.where}

@@ -87,8 +87,19 @@ def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def figures(evidence: Sequence[Evidence]) -> dict[str, dict[str, _Figure]]:
+    """Each target's figures (several reports of one metric combined): what :func:`rows`
+    needs of its evidence, gathered a target at a time by a caller that does not hold all of
+    it."""
+    return _per_target(evidence)
+
+
 def build(evidence: Sequence[Evidence], targets: Sequence[Target]) -> list[dict[str, Any]]:
-    per_target = _per_target(evidence)
+    return rows(_per_target(evidence), targets)
+
+
+def rows(per_target: dict[str, dict[str, _Figure]], targets: Sequence[Target]) -> list[dict[str, Any]]:
+    """Every scope's tempo rows from its targets' :func:`figures`."""
     rows = []
     for scope, names in scopes_for(targets).items():
         figures: dict[str, list[_Figure]] = defaultdict(list)

@@ -237,9 +237,24 @@ class BulkProbe(Probe):
                            attributes={"blob": f"{target.name}-{i}-" + "x" * 2000})
 
 
+class Holding:
+    """A sink that keeps every target's facts, as collecting into memory would."""
+
+    def __init__(self) -> None:
+        self.facts: list[Any] = []
+
+    def add(self, facts: Any) -> None:
+        self.facts.append(facts)
+
+    def extend(self, target: str, evidence: list[Any], unobserved: list[Any]) -> None:
+        pass
+
+
 def test_collect_streams_to_disk_instead_of_holding_the_fleet(tmp_path: Path, monkeypatch) -> None:
-    """60 targets of ~0.7 MB of evidence each: held, 40+ MB; streamed, a few targets' worth."""
+    """60 targets of ~0.7 MB of evidence each: held, 40+ MB; streamed to evidence files or
+    spooled for ``audit``'s assessment, a few targets' worth."""
     from auditor import registry
+    from auditor.spool import FactSpool
 
     monkeypatch.setattr(registry, "probe_for", lambda kind: BulkProbe() if kind == "bulk" else None)
     cfg = AuditConfig(targets=[Target(name=f"t{i:03d}", kind="bulk") for i in range(60)])
@@ -256,9 +271,13 @@ def test_collect_streams_to_disk_instead_of_holding_the_fleet(tmp_path: Path, mo
                                   now=datetime.now(UTC), config_source="test", jobs=2,
                                   policy={}, waivers=[], settings={})
     streamed = peak(writer)
-    held = peak(audit.MemorySink())
+    spool = FactSpool()
+    spooled = peak(spool)
+    held = peak(Holding())
     assert held > 40 << 20
     assert streamed < held / 5, (streamed >> 20, held >> 20)
+    assert spooled < held / 5, (spooled >> 20, held >> 20)
+    assert len(spool) == 60 and len(spool.evidence("t007")) == len(spool.evidence("t059")) > 0
     assert len(list((tmp_path / "ev").glob("*.jsonl.gz"))) == 60
 
 

@@ -1,0 +1,84 @@
+"""Collected facts kept out of memory until they are assessed, one target at a time.
+
+``audit`` collects into a :class:`FactSpool` (its sink), and ``assess`` reads stored evidence
+files into one: each target's evidence and holdings are pickled into a private temporary
+SQLite database as they arrive (its pages stay in a bounded cache, then spill to a file
+SQLite has already unlinked), and :func:`auditor.audit.assess` reads them back a target at a
+time. What assessment needs of every target at once stays in memory: the target, its probe,
+its timings and unobserved records (:attr:`FactSpool.heads`), a few hundred bytes a target.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from auditor.evidence import Evidence, Holdings, Unobserved
+
+if TYPE_CHECKING:
+    from auditor.audit import TargetFacts
+
+#: the database's page cache, in KiB
+CACHE_KIB = 8192
+
+
+class FactSpool:
+    """Every target's collected facts; a :class:`auditor.audit.Sink`."""
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        self._db = sqlite3.connect("", isolation_level=None)  # "": private and temporary
+        self._db.executescript(f"""
+            PRAGMA cache_size = -{CACHE_KIB};
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE body (name TEXT PRIMARY KEY, facts BLOB NOT NULL);
+        """)
+        #: each target's facts without its evidence and holdings, by name
+        self.heads: dict[str, TargetFacts] = {}
+
+    def add(self, facts: TargetFacts) -> None:
+        self.heads[facts.target.name] = replace(facts, evidence=[], holdings=[],
+                                                unobserved=list(facts.unobserved))
+        self._put(facts.target.name, facts.evidence, facts.holdings)
+
+    def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
+        self.heads[target].unobserved.extend(unobserved)
+        held, holdings = self._get(target)
+        self._put(target, held + evidence, holdings)
+
+    def relabelled(self, labels: dict[str, dict[str, str]]) -> FactSpool:
+        """The same facts, the named targets with these labels (``assess --config``: their
+        teams); the database is shared, not copied."""
+        other = copy.copy(self)
+        other.heads = {name: replace(head, target=replace(head.target, labels=dict(labels[name])))
+                       if name in labels else head for name, head in self.heads.items()}
+        return other
+
+    def collected(self) -> list[TargetFacts]:
+        """Every target's head, in the configuration's order."""
+        return sorted(self.heads.values(), key=lambda f: f.index)
+
+    def evidence(self, target: str) -> list[Evidence]:
+        """One target's evidence, read back."""
+        return self._get(target)[0]
+
+    def holdings(self) -> Iterator[Holdings]:
+        """What every target holds, read back a target at a time."""
+        for (blob,) in self._db.execute("SELECT facts FROM body ORDER BY name"):
+            yield from pickle.loads(blob)[1]
+
+    def __len__(self) -> int:
+        return len(self.heads)
+
+    def _put(self, name: str, evidence: list[Evidence], holdings: list[Holdings]) -> None:
+        blob = pickle.dumps((evidence, holdings), protocol=pickle.HIGHEST_PROTOCOL)
+        self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?)", (name, blob))
+
+    def _get(self, name: str) -> tuple[list[Evidence], list[Holdings]]:
+        row = self._db.execute("SELECT facts FROM body WHERE name = ?", (name,)).fetchone()
+        return pickle.loads(row[0]) if row else ([], [])
