@@ -26,7 +26,8 @@ from itertools import islice
 from typing import Any
 
 #: the document's long lists, kept in the database (in the document's key order)
-LISTS = ("evidence", "unobserved", "links", "capabilities", "placements", "tempo", "probes")
+LISTS = ("targets", "evidence", "unobserved", "links", "capabilities", "placements", "tempo",
+         "probes")
 #: one encoder for every item, the JSON report's (``json.dumps`` with options builds one per call)
 encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 decode = json.JSONDecoder().decode

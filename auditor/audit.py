@@ -266,7 +266,7 @@ def assess(
     platform_evidence = [ev for evs in on_platform.values() for ev in evs]
     resolved = links.resolve(_dedupe(platform_evidence + linking))
     subjects = plan(targets, project_kinds, platform_evidence + linking, resolved)
-    del linking
+    del reachable, linking  # what links needed is in the links now
 
     failed_targets = sorted(failed)
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
@@ -290,26 +290,29 @@ def assess(
                           "stages": [{"number": s.number, "name": s.name,
                                       "requires": list(s.all_requirements())} for s in fw.stages]}
                          for fw in fws]
-    doc["targets"] = [{"name": t.name, "kind": t.kind, "labels": dict(t.labels),
-                       "status": _status(t.name, failed_targets, unobserved)}
-                      for t in targets]
+    unseen = {u.target for u in unobserved if u.signals}
+    doc["targets"] = ({"name": t.name, "kind": t.kind, "labels": dict(t.labels),
+                       "status": _status(t.name, failed, unseen)}
+                      for t in targets)
     doc["sources"] = describe_sources(capabilities, subjects, platform_evidence)
-    for name in ("evidence", "unobserved", "links", "capabilities", "placements"):
-        doc[name] = ()  # each list in its place; filled below
+    for name in ("evidence", "unobserved", "links", "capabilities", "placements", "inventory",
+                 "tempo", "compliance", "waivers", "probes"):
+        doc[name] = ()  # each part in its place in the document; filled below
 
     # Second pass, target by target: judged, placed, folded in and written, then let go.
     judge = Judge(capabilities, targets, subjects, platform_evidence, unobserved, resolved,
                   waivers, today, observes)
     placer = Placer(fws, subjects, strict, failed)
     tools = inventory.Inventory(targets, catalog.taxonomy())
-    figures: dict[str, Any] = {}
+    pace = tempo.Tempo(targets)
+    position = {t.name: i for i, t in enumerate(targets)}  # tempo rows go in the targets' order
     controls = compliance.Controls(policy)
     for name in sorted(t.name for t in targets):
         evidence = (on_platform[name] if name in on_platform
                     else _dedupe(collected.evidence(name) + found.get(name, [])))
         doc.extend("evidence", (ev.to_dict() for ev in evidence))
         tools.add(evidence)
-        figures.update(tempo.figures(evidence))
+        doc.extend("tempo", pace.add(name, evidence), position[name])
         controls.add(evidence)
         if name in subjects.projects:
             results = judge.project(name, evidence)
@@ -323,7 +326,7 @@ def assess(
     doc["unobserved"] = (u.to_dict() for u in unobserved)
     doc["links"] = (link.to_dict() for link in resolved)
     doc["inventory"] = tools.result()
-    doc["tempo"] = tempo.rows(figures, targets)
+    doc.extend("tempo", pace.rest(), len(targets))
     doc["compliance"] = controls.result(rest, unobserved)
     doc["waivers"] = [{"capability": w.capability, "scope": w.scope, "reason": w.reason,
                        "expires": w.expires.isoformat() if w.expires else None,
@@ -383,12 +386,12 @@ def _capability_dicts(results: Sequence[Any]) -> Iterator[dict[str, Any]]:
         yield r.to_dict(scope)
 
 
-def _status(name: str, failed: list[str], unobserved: list[Unobserved]) -> str:
+def _status(name: str, failed: set[str], unseen: set[str]) -> str:
     """``error``: the target could not be read at all; ``partial``: some of what it could
-    show was not observed (a 403 on one API, a timed-out listing); else ``ok``."""
+    show was not observed (``unseen``: a 403 on one API, a timed-out listing); else ``ok``."""
     if name in failed:
         return "error"
-    return "partial" if any(u.target == name and u.signals for u in unobserved) else "ok"
+    return "partial" if name in unseen else "ok"
 
 
 def _user() -> str:

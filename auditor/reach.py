@@ -34,6 +34,8 @@ class Scope:
 
 
 ORG = Scope("org", "organisation")
+#: the empty set every reach without attributed evidence shares
+NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,12 @@ def plan(targets: Sequence[Target], project_kinds: Iterable[str], evidence: Sequ
     attributed = attribute(project_names, evidence, links)
 
     reach: dict[str, Reach] = {}
+    inherited: dict[str | None, frozenset[str]] = {}  # one set per team, not per project
     for p in projects:
-        inherited = frozenset(s.name for s in platform if s.team is None or s.team == p.team)
-        reach[p.name] = Reach(Scope("target", p.name), frozenset({p.name}), inherited,
-                              frozenset(attributed.get(p.name, ())))
+        if p.team not in inherited:
+            inherited[p.team] = frozenset(s.name for s in platform if s.team is None or s.team == p.team)
+        reach[p.name] = Reach(Scope("target", p.name), frozenset({p.name}), inherited[p.team],
+                              frozenset(attributed[p.name]) if p.name in attributed else NONE)
 
     teams: dict[str, list[str]] = defaultdict(list)
     for t in targets:

@@ -22,7 +22,7 @@ from typing import Any
 
 from auditor.evidence import Evidence
 from auditor.probe import Target
-from auditor.reach import scopes_for
+from auditor.reach import ORG, Scope
 
 _SUMMED_UNITS = {"per_week", "per_month", "count"}
 
@@ -87,44 +87,91 @@ def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def figures(evidence: Sequence[Evidence]) -> dict[str, dict[str, _Figure]]:
-    """Each target's figures (several reports of one metric combined): what :func:`rows`
-    needs of its evidence, gathered a target at a time by a caller that does not hold all of
-    it."""
-    return _per_target(evidence)
+class _Combined:
+    """One metric of one scope, its targets' figures combined as each arrives (in name
+    order): what its row needs, not the figures."""
+
+    __slots__ = ("unit", "how", "values", "identities", "windows", "ids", "lower_bound", "targets")
+
+    def __init__(self, metric: str, unit: str):
+        self.unit = unit  # the first target's, by name
+        self.how = _combine(metric, unit)
+        self.values: list[float] = []          # each target's own figure
+        self.identities: set[str] | None = set()
+        self.windows: set[int] = set()
+        self.ids: list[str] = []
+        self.lower_bound = False
+        self.targets = 0
+
+    def add(self, fig: _Figure) -> None:
+        # within a target a summed metric adds up; otherwise the same rule applies (distinct
+        # people fall back to a sum when some report names none)
+        how = "sum" if self.how == "distinct" else self.how
+        self.values.append(_FUNCS[how](fig.values))
+        if fig.identities is None or self.identities is None:
+            self.identities = None
+        else:
+            self.identities |= fig.identities
+        self.windows |= fig.windows
+        self.ids += fig.ids
+        self.lower_bound |= fig.lower_bound
+        self.targets += 1
+
+    def row(self, scope: Scope, metric: str) -> dict[str, Any]:
+        how = self.how
+        if how == "distinct" and self.identities is not None:
+            value = float(len(self.identities))
+        else:
+            how = "sum" if how == "distinct" else how
+            value = _FUNCS[how](self.values)
+        windows = sorted(self.windows)
+        row: dict[str, Any] = {
+            "scope": scope.to_dict(), "metric": metric, "value": _number(value),
+            "unit": self.unit, "combined": how, "targets": self.targets,
+            "window_days": windows[0] if len(windows) == 1 else None,
+            "evidence": sorted(self.ids),
+        }
+        if self.lower_bound:
+            row["lower_bound"] = True
+        return row
+
+
+class Tempo:
+    """Every scope's tempo rows, a target at a time: :meth:`add` gives the target's own rows
+    and folds its figures into its team's and the organisation's; :meth:`rest` gives
+    theirs. Targets come in name order (each scope combines its targets by name)."""
+
+    def __init__(self, targets: Sequence[Target]):
+        self.team_of = {t.name: t.team for t in targets}
+        self.scopes: dict[Scope, dict[str, _Combined]] = {
+            Scope("team", team): {} for team in sorted({t.team for t in targets if t.team})}
+        self.scopes[ORG] = {}
+
+    def add(self, name: str, evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+        mine = _per_target(evidence).get(name, {})
+        team = self.team_of.get(name)
+        out = []
+        for metric in sorted(mine):
+            fig = mine[metric]
+            own = _Combined(metric, fig.unit)
+            own.add(fig)
+            out.append(own.row(Scope("target", name), metric))
+            for scope in (Scope("team", team) if team else None, ORG):
+                if scope is not None:
+                    self.scopes[scope].setdefault(metric, _Combined(metric, fig.unit)).add(fig)
+        return out
+
+    def rest(self) -> list[dict[str, Any]]:
+        return [acc.row(scope, metric) for scope, metrics in self.scopes.items()
+                for metric, acc in sorted(metrics.items())]
 
 
 def build(evidence: Sequence[Evidence], targets: Sequence[Target]) -> list[dict[str, Any]]:
-    return rows(_per_target(evidence), targets)
-
-
-def rows(per_target: dict[str, dict[str, _Figure]], targets: Sequence[Target]) -> list[dict[str, Any]]:
-    """Every scope's tempo rows from its targets' :func:`figures`."""
-    rows = []
-    for scope, names in scopes_for(targets).items():
-        figures: dict[str, list[_Figure]] = defaultdict(list)
-        for n in sorted(names):
-            for metric, fig in per_target.get(n, {}).items():
-                figures[metric].append(fig)
-        for metric in sorted(figures):
-            figs = figures[metric]
-            unit = figs[0].unit
-            how = _combine(metric, unit)
-            identities = [f.identities for f in figs]
-            if how == "distinct" and all(i is not None for i in identities):
-                value = float(len(set().union(*identities)))  # type: ignore[arg-type]
-            else:
-                how = "sum" if how == "distinct" else how
-                # within a target a summed metric adds up; otherwise the same rule applies
-                value = _FUNCS[how]([_FUNCS[how](f.values) for f in figs])
-            windows = sorted({w for f in figs for w in f.windows})
-            row: dict[str, Any] = {
-                "scope": scope.to_dict(), "metric": metric, "value": _number(value),
-                "unit": unit, "combined": how, "targets": len(figs),
-                "window_days": windows[0] if len(windows) == 1 else None,
-                "evidence": sorted(i for f in figs for i in f.ids),
-            }
-            if any(f.lower_bound for f in figs):
-                row["lower_bound"] = True
-            rows.append(row)
-    return rows
+    """Every scope's rows: each target's (in the targets' order), each team's, the
+    organisation's."""
+    folded = Tempo(targets)
+    by_target: dict[str, list[Evidence]] = defaultdict(list)
+    for ev in evidence:
+        by_target[ev.target].append(ev)
+    own = {name: folded.add(name, by_target[name]) for name in sorted(by_target)}
+    return [row for t in targets for row in own.get(t.name, [])] + folded.rest()
