@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
-from itertools import islice
 from typing import Any
 
 #: the document's long lists, kept in the database (in the document's key order)
@@ -33,8 +32,8 @@ encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 decode = json.JSONDecoder().decode
 #: the database's page cache, in KiB (SQLite's own default is 2 MiB)
 CACHE_KIB = 8192
-#: items inserted per statement batch
-BATCH = 512
+#: rows inserted per statement
+BATCH = 2048
 #: scope kinds in report order
 _SCOPE_ORDER = "CASE k2 WHEN 'org' THEN 0 WHEN 'team' THEN 1 ELSE 2 END"
 
@@ -64,12 +63,11 @@ class Assessment(MutableMapping[str, Any]):
             PRAGMA synchronous = OFF;
             CREATE TABLE item (seq INTEGER PRIMARY KEY, list TEXT NOT NULL, part INTEGER NOT NULL,
                                k1 TEXT, k2 TEXT, k3 TEXT, json TEXT NOT NULL);
-            CREATE INDEX item_list ON item (list, part);
-            CREATE INDEX item_k1 ON item (list, k1);
-            CREATE INDEX item_k2 ON item (list, k2, k3);
         """)
+        self._indexed = False  # see _query
         self._head: dict[str, Any] = {}
         self._lens: dict[str, int] = {}
+        self._pending: list[tuple[Any, ...]] = []  # rows not yet inserted (see _query)
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Assessment:
@@ -92,8 +90,8 @@ class Assessment(MutableMapping[str, Any]):
         if key in LISTS and isinstance(value, Iterable) and not isinstance(value, (str, dict)):
             if isinstance(value, Rows):
                 value = list(value)
-            if key in self._lens:
-                self._db.execute("DELETE FROM item WHERE list = ?", (key,))
+            if self._lens.get(key):
+                self._query("DELETE FROM item WHERE list = ?", (key,))
             self._head.setdefault(key, None)  # a key set again keeps its place
             self._lens[key] = 0
             self.extend(key, value)
@@ -104,7 +102,7 @@ class Assessment(MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None:
         del self._head[key]
         if self._lens.pop(key, None) is not None:
-            self._db.execute("DELETE FROM item WHERE list = ?", (key,))
+            self._query("DELETE FROM item WHERE list = ?", (key,))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._head)
@@ -121,21 +119,42 @@ class Assessment(MutableMapping[str, Any]):
     def extend(self, name: str, items: Iterable[dict[str, Any]], part: int = 0) -> None:
         """Append ``items`` to list ``name``; each is encoded as it is stored, none is kept.
         The list reads in ``part`` order, then as appended: placements made a project at a
-        time for every framework still read framework by framework (part: its position)."""
+        time for every framework still read framework by framework (part: its position).
+        Rows are inserted :data:`BATCH` at a time, whatever the calls' sizes."""
         if name not in self._lens:
             self[name] = ()
-        it = iter(items)
-        while batch := list(islice(it, BATCH)):
-            self._db.executemany(
-                "INSERT INTO item (list, part, k1, k2, k3, json) VALUES (?, ?, ?, ?, ?, ?)",
-                [(name, part, *_keys(name, item), encode(item)) for item in batch])
-            self._lens[name] += len(batch)
+        pending = self._pending
+        for item in items:
+            pending.append((name, part, *_keys(name, item), encode(item)))
+            self._lens[name] += 1
+            if len(pending) >= BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._db.executemany("INSERT INTO item (list, part, k1, k2, k3, json) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", self._pending)
+            self._pending.clear()  # the same list: extend() appends to it
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """A cursor over ``sql``, once every row appended is in the database. The lookup
+        indexes are built on the first read: built once over every row, they cost a fraction
+        of keeping them up to date row by row while ``assess`` writes (reading comes after)."""
+        self._flush()
+        if not self._indexed:
+            self._indexed = True
+            self._db.executescript("""
+                CREATE INDEX item_list ON item (list, part);
+                CREATE INDEX item_k1 ON item (list, k1);
+                CREATE INDEX item_k2 ON item (list, k2, k3);
+            """)
+        return self._db.execute(sql, args)
 
     # ---- reading -----------------------------------------------------------------------
 
     def texts(self, name: str) -> Iterator[str]:
         """List ``name``'s items as stored JSON texts, in order."""
-        for (text,) in self._db.execute("SELECT json FROM item WHERE list = ? ORDER BY part, seq",
+        for (text,) in self._query("SELECT json FROM item WHERE list = ? ORDER BY part, seq",
                                         (name,)):
             yield text
 
@@ -146,7 +165,7 @@ class Assessment(MutableMapping[str, Any]):
         for i in range(0, len(wanted), 500):  # SQLite's limit on bound values is 32,766
             part = wanted[i:i + 500]
             marks = ",".join("?" * len(part))
-            for k1, text in self._db.execute(
+            for k1, text in self._query(
                     f"SELECT k1, json FROM item WHERE list = 'evidence' AND k1 IN ({marks})", part):
                 out[k1] = decode(text)
         return out
@@ -154,7 +173,7 @@ class Assessment(MutableMapping[str, Any]):
     def evidence_by_target(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """(target, its evidence) for every target with evidence, by target name (ignoring
         case first, as a report's reader sorts)."""
-        rows = self._db.execute("SELECT k2, json FROM item WHERE list = 'evidence' "
+        rows = self._query("SELECT k2, json FROM item WHERE list = 'evidence' "
                                "ORDER BY k2 COLLATE NOCASE, k2, seq")
         current, items = None, []
         for target, text in rows:
@@ -168,13 +187,13 @@ class Assessment(MutableMapping[str, Any]):
 
     def evidence_of(self, target: str) -> list[dict[str, Any]]:
         """One target's evidence, in the document's order."""
-        rows = self._db.execute("SELECT json FROM item WHERE list = 'evidence' AND k2 = ? "
+        rows = self._query("SELECT json FROM item WHERE list = 'evidence' AND k2 = ? "
                                 "ORDER BY seq", (target,))
         return [decode(text) for (text,) in rows]
 
     def evidence_with(self, signal: str) -> Iterator[dict[str, Any]]:
         """The evidence items of one signal, in the document's order."""
-        rows = self._db.execute("SELECT json FROM item WHERE list = 'evidence' AND k3 = ? "
+        rows = self._query("SELECT json FROM item WHERE list = 'evidence' AND k3 = ? "
                                 "ORDER BY seq", (signal,))
         for (text,) in rows:
             yield decode(text)
@@ -182,13 +201,13 @@ class Assessment(MutableMapping[str, Any]):
     def scopes(self, name: str = "capabilities") -> list[dict[str, str]]:
         """The scopes list ``name`` (capabilities or placements) has items of: organisation,
         teams, targets, each by name."""
-        rows = self._db.execute(f"SELECT DISTINCT k2, k3 FROM item WHERE list = ? "
+        rows = self._query(f"SELECT DISTINCT k2, k3 FROM item WHERE list = ? "
                                 f"ORDER BY {_SCOPE_ORDER}, k3", (name,))
         return [{"kind": kind, "name": scope} for kind, scope in rows]
 
     def capabilities_of(self, scope: dict[str, str]) -> list[dict[str, Any]]:
         """The capability results of one scope, in the order they were stored."""
-        rows = self._db.execute(
+        rows = self._query(
             "SELECT json FROM item WHERE list = 'capabilities' AND k2 = ? AND k3 = ? ORDER BY seq",
             (scope["kind"], scope["name"]))
         return [decode(text) for (text,) in rows]
@@ -197,14 +216,14 @@ class Assessment(MutableMapping[str, Any]):
         """Placements by framework, then organisation, teams and targets, each by name (of one
         framework when given)."""
         where, args = ("AND k1 = ?", (framework,)) if framework is not None else ("", ())
-        rows = self._db.execute(f"SELECT json FROM item WHERE list = 'placements' {where} "
+        rows = self._query(f"SELECT json FROM item WHERE list = 'placements' {where} "
                                 f"ORDER BY k1, {_SCOPE_ORDER}, k3", args)
         for (text,) in rows:
             yield decode(text)
 
     def placements_of(self, scope: dict[str, str]) -> list[dict[str, Any]]:
         """One scope's placements, by framework."""
-        rows = self._db.execute("SELECT json FROM item WHERE list = 'placements' AND k2 = ? "
+        rows = self._query("SELECT json FROM item WHERE list = 'placements' AND k2 = ? "
                                 "AND k3 = ? ORDER BY k1", (scope["kind"], scope["name"]))
         return [decode(text) for (text,) in rows]
 
@@ -212,7 +231,7 @@ class Assessment(MutableMapping[str, Any]):
         """Some fields of each item of list ``name``, in order, read by SQLite without making
         the item (``$.scope.kind``; JSON true and false come back as 1 and 0)."""
         cols = ", ".join("json_extract(json, ?)" for _ in paths)
-        yield from self._db.execute(f"SELECT {cols} FROM item WHERE list = ? ORDER BY part, seq",
+        yield from self._query(f"SELECT {cols} FROM item WHERE list = ? ORDER BY part, seq",
                                     (*paths, name))
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,7 +263,7 @@ class Rows(Sequence[dict[str, Any]]):
             index += n
         if not 0 <= index < n:
             raise IndexError(index)
-        row = self._owner._db.execute("SELECT json FROM item WHERE list = ? ORDER BY part, seq "
+        row = self._owner._query("SELECT json FROM item WHERE list = ? ORDER BY part, seq "
                                       "LIMIT 1 OFFSET ?", (self._name, index)).fetchone()
         return decode(row[0])
 

@@ -189,13 +189,6 @@ def collect(
     return stats
 
 
-def _links(ev: Evidence) -> bool:
-    """Whether links can reach this evidence: it refers to something, is referred to, or
-    belongs to an origin (an experiment) that follows its runs."""
-    attrs = ev.attributes
-    return "links_to" in attrs or "link_keys" in attrs or "origin" in attrs
-
-
 def assess(
     collected: FactSpool,
     *,
@@ -245,7 +238,7 @@ def assess(
     linking: list[Evidence] = []
     for t in targets:
         if t.name in projects:
-            linking += [ev for ev in collected.evidence(t.name) if _links(ev)]
+            linking += collected.linking(t.name)
         else:
             on_platform[t.name] = collected.evidence(t.name)
     reachable = [ev for evs in on_platform.values() for ev in evs] + linking

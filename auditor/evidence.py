@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,13 +13,6 @@ from typing import Any
 from auditor.redact import one_line, redact
 
 EXCERPT_LIMIT = 400
-
-#: Strings up to this length are held once per process (:func:`sys.intern`) however many
-#: evidence items carry them: attribute names, signals, target names, times, tool names.
-#: Each item read back from a store file or a worker process would otherwise bring its own
-#: copies; at 2,000 repositories that is 23 MB of 52 (measured). Longer strings (locators,
-#: excerpts) are unique to their item and are left alone.
-SHARED_UP_TO = 64
 
 
 class Strength(IntEnum):
@@ -46,29 +38,14 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _shared(text: str) -> str:
-    return sys.intern(text) if len(text) <= SHARED_UP_TO and type(text) is str else text
-
-
 def _clean_attr(value: Any) -> Any:
     if isinstance(value, str):
-        return _shared(redact(value))
+        return redact(value)
     if isinstance(value, Mapping):
-        return {_shared(str(k)): _clean_attr(v) for k, v in value.items()}
+        return {str(k): _clean_attr(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_clean_attr(v) for v in value]
         return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    return value
-
-
-def _shared_attr(value: Any) -> Any:
-    """``value`` (already clean) with its short strings shared (see :data:`SHARED_UP_TO`)."""
-    if isinstance(value, str):
-        return _shared(value)
-    if isinstance(value, dict):
-        return {_shared(k): _shared_attr(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shared_attr(v) for v in value]
     return value
 
 
@@ -102,8 +79,6 @@ class Evidence:
             excerpt = excerpt[: EXCERPT_LIMIT - 1] + "…"
         object.__setattr__(self, "excerpt", excerpt)
         object.__setattr__(self, "attributes", _clean_attr(dict(self.attributes)))
-        for name in ("signal", "target", "observed_at"):
-            object.__setattr__(self, name, _shared(getattr(self, name)))
         if not self.id:
             object.__setattr__(self, "id", self.make_id())
 
@@ -111,11 +86,11 @@ class Evidence:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __setstate__(self, state: Sequence[Any]) -> None:
-        """Unpickling (evidence sent back by a worker process) shares short strings as
-        construction does; nothing is redacted again. (Both ends of pickling are defined
+        """Unpickling (evidence sent back by a worker process, read back from a spool) takes
+        the state as it is: nothing is redacted again. (Both ends of pickling are defined
         here, so the state's form does not depend on what ``dataclass`` generates.)"""
         for name, value in zip(self.__slots__, state, strict=True):
-            object.__setattr__(self, name, _shared_attr(value) if name in _SHARED_FIELDS else value)
+            object.__setattr__(self, name, value)
 
     def make_id(self) -> str:
         """Stable across runs: the same fact in the same place gets the same id."""
@@ -151,8 +126,6 @@ class Evidence:
             id=data.get("id", ""),
         )
 
-
-_SHARED_FIELDS = frozenset({"signal", "target", "observed_at", "attributes"})
 
 
 @dataclass(frozen=True, slots=True)

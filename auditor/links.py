@@ -48,6 +48,13 @@ def _keys(ev: Evidence, attr: str) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
+def reaches(ev: Evidence) -> bool:
+    """Whether links can reach this evidence: it refers to something, is referred to, or
+    belongs to an origin (an experiment) that follows its runs."""
+    attrs = ev.attributes
+    return "links_to" in attrs or "link_keys" in attrs or "origin" in attrs
+
+
 def referenced_keys(evidence: Iterable[Evidence], prefix: str = "") -> list[str]:
     """Every ``links_to`` key (optionally with a prefix such as ``commit:``), sorted."""
     return sorted({k for ev in evidence for k in _keys(ev, "links_to") if k.startswith(prefix)})

@@ -14,7 +14,7 @@ import copy
 import pickle
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import Evidence, Holdings, Unobserved
 
@@ -36,7 +36,8 @@ class FactSpool:
             PRAGMA cache_size = -{CACHE_KIB};
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
-            CREATE TABLE body (name TEXT PRIMARY KEY, facts BLOB NOT NULL);
+            CREATE TABLE body (name TEXT PRIMARY KEY, evidence BLOB NOT NULL,
+                               linking BLOB NOT NULL, holdings BLOB NOT NULL);
         """)
         #: each target's facts without its evidence and holdings, by name
         self.heads: dict[str, TargetFacts] = {}
@@ -48,8 +49,7 @@ class FactSpool:
 
     def extend(self, target: str, evidence: list[Evidence], unobserved: list[Unobserved]) -> None:
         self.heads[target].unobserved.extend(unobserved)
-        held, holdings = self._get(target)
-        self._put(target, held + evidence, holdings)
+        self._put(target, self.evidence(target) + evidence, self._read("holdings", target))
 
     def relabelled(self, labels: dict[str, dict[str, str]]) -> FactSpool:
         """The same facts, the named targets with these labels (``assess --config``: their
@@ -65,20 +65,32 @@ class FactSpool:
 
     def evidence(self, target: str) -> list[Evidence]:
         """One target's evidence, read back."""
-        return self._get(target)[0]
+        return self._read("evidence", target)
+
+    def linking(self, target: str) -> list[Evidence]:
+        """The part of one target's evidence links can reach (:func:`auditor.links.reaches`),
+        read back without the rest."""
+        return self._read("linking", target)
 
     def holdings(self) -> Iterator[Holdings]:
         """What every target holds, read back a target at a time."""
-        for (blob,) in self._db.execute("SELECT facts FROM body ORDER BY name"):
-            yield from pickle.loads(blob)[1]
+        for (blob,) in self._db.execute("SELECT holdings FROM body ORDER BY name"):
+            yield from pickle.loads(blob)
 
     def __len__(self) -> int:
         return len(self.heads)
 
     def _put(self, name: str, evidence: list[Evidence], holdings: list[Holdings]) -> None:
-        blob = pickle.dumps((evidence, holdings), protocol=pickle.HIGHEST_PROTOCOL)
-        self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?)", (name, blob))
+        from auditor.links import reaches
 
-    def _get(self, name: str) -> tuple[list[Evidence], list[Holdings]]:
-        row = self._db.execute("SELECT facts FROM body WHERE name = ?", (name,)).fetchone()
-        return pickle.loads(row[0]) if row else ([], [])
+        self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?, ?, ?)",
+                         (name, _pickled(evidence), _pickled([ev for ev in evidence if reaches(ev)]),
+                          _pickled(holdings)))
+
+    def _read(self, column: str, name: str) -> list[Any]:
+        row = self._db.execute(f"SELECT {column} FROM body WHERE name = ?", (name,)).fetchone()
+        return pickle.loads(row[0]) if row else []
+
+
+def _pickled(items: list[Any]) -> bytes:
+    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)

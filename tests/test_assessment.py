@@ -59,6 +59,8 @@ def test_the_document_reads_back_as_it_went_in() -> None:
     assert doc.to_dict() == plain
     with pytest.raises(IndexError):
         doc["evidence"][120]
+    fleet = _document(300)  # more items than one insert batch
+    assert Assessment.from_dict(fleet).to_dict() == fleet
 
 
 def test_reports_look_items_up_by_scope_id_and_target() -> None:

@@ -83,29 +83,6 @@ def test_evidence_and_unobserved_round_trip_exactly() -> None:
 
 
 
-def test_evidence_read_back_holds_each_short_string_once() -> None:
-    """A fleet's evidence comes back from store files and worker processes one item at a time;
-    the names, signals and times it repeats must not be held once per item (a 2,000-repository
-    assess held 23 MB of such copies)."""
-    import pickle
-
-    def made(target: str) -> Evidence:
-        # strings built at run time, as a decoder builds them: equal, not identical
-        return Evidence(signal="".join(["ci.", "pipeline"]), strength=Strength.CONFIGURED,
-                        target="".join(["repo", "-1"]), locator=f"git+file:///{target}#ci.yml",
-                        attributes={"".join(["sys", "tem"]): "".join(["github", "_actions"]),
-                                    "images": ["".join(["ghcr.io/", "acme/m"])]},
-                        excerpt="x" * 100, observed_at="".join(["2026-12-07T", "10:00:00Z"]))
-
-    from_files = [Evidence.from_dict(json.loads(json.dumps(made(t).to_dict()))) for t in "ab"]
-    from_workers = [pickle.loads(pickle.dumps(made(t))) for t in "ab"]
-    for one, two in (from_files, from_workers):
-        k1, k2 = next(iter(one.attributes)), next(iter(two.attributes))
-        assert k1 is k2 and one.attributes[k1] is two.attributes[k2]
-        assert one.attributes["images"][0] is two.attributes["images"][0]
-        assert one.signal is two.signal and one.target is two.target
-        assert one.observed_at is two.observed_at
-        assert one.locator is not two.locator  # long, unique strings are left alone
 def test_holdings_give_the_evidence_the_second_pass_gives(tmp_path: Path) -> None:
     from probes.git import GitProbe
     from probes.git.settings import GitSettings
