@@ -32,8 +32,9 @@ encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 decode = json.JSONDecoder().decode
 #: the database's page cache, in KiB (SQLite's own default is 2 MiB)
 CACHE_KIB = 8192
-#: rows inserted per statement
+#: rows inserted per statement, at most (and at most this many characters of them)
 BATCH = 2048
+BATCH_CHARS = 1 << 18
 #: scope kinds in report order
 _SCOPE_ORDER = "CASE k2 WHEN 'org' THEN 0 WHEN 'team' THEN 1 ELSE 2 END"
 
@@ -68,6 +69,7 @@ class Assessment(MutableMapping[str, Any]):
         self._head: dict[str, Any] = {}
         self._lens: dict[str, int] = {}
         self._pending: list[tuple[Any, ...]] = []  # rows not yet inserted (see _query)
+        self._pending_chars = 0
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Assessment:
@@ -125,9 +127,11 @@ class Assessment(MutableMapping[str, Any]):
             self[name] = ()
         pending = self._pending
         for item in items:
-            pending.append((name, part, *_keys(name, item), encode(item)))
+            text = encode(item)
+            pending.append((name, part, *_keys(name, item), text))
             self._lens[name] += 1
-            if len(pending) >= BATCH:
+            self._pending_chars += len(text)
+            if len(pending) >= BATCH or self._pending_chars >= BATCH_CHARS:
                 self._flush()
 
     def _flush(self) -> None:
@@ -135,6 +139,7 @@ class Assessment(MutableMapping[str, Any]):
             self._db.executemany("INSERT INTO item (list, part, k1, k2, k3, json) "
                                  "VALUES (?, ?, ?, ?, ?, ?)", self._pending)
             self._pending.clear()  # the same list: extend() appends to it
+            self._pending_chars = 0
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> Any:
         """A cursor over ``sql``, once every row appended is in the database. The lookup
