@@ -158,17 +158,23 @@ def summary(assessment: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(b"".join(_summary_text(Assessment.from_dict(assessment))))  # type: ignore[arg-type]
 
 
+#: how a summary starts when each capability status is on a line of its own (see
+#: :func:`previous_run`)
+_LINED = '{"capabilities":{'
+
+
 def _summary_text(doc: Assessment) -> Iterator[bytes]:
     """:func:`summary` as compact JSON, a piece at a time (one item of a fleet's 66,000
-    capability statuses is never all of them in memory)."""
+    capability statuses is never all of them in memory), each status on a line of its own
+    so that :func:`previous_run` can read them back the same way."""
     dump = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode
-    pieces: list[str] = ['{"capabilities":{']
+    pieces: list[str] = [_LINED]
     for n, (key, status, _) in enumerate(_statuses(doc)):
-        pieces.append(f"{',' if n else ''}{dump(key)}:{dump(status)}")
+        pieces.append(f"{',' if n else ''}\n{dump(key)}:{dump(status)}")
         if len(pieces) >= 4096:
             yield "".join(pieces).encode()
             pieces = []
-    pieces.append(f'}},"partial":{dump(doc["partial"])},"placements":[')
+    pieces.append(f'\n}},"partial":{dump(doc["partial"])},"placements":[')
     pieces += [(',' if n else '') + dump(p) for n, p in enumerate(_stages(doc))]
     pieces.append(f'],"run":{dump(doc["run"])}}}\n')
     yield "".join(pieces).encode()
@@ -196,7 +202,11 @@ def append_history(history_dir: Path, assessment: Assessment) -> Path:
 
 
 def previous_run(history_dir: Path, exclude: Path | None = None) -> dict[str, Any] | None:
-    """The newest readable summary (``.json.gz``, or ``.json`` as earlier versions wrote)."""
+    """The newest readable summary (``.json.gz``, or ``.json`` as earlier versions wrote).
+
+    Its capability statuses (33 a project) are read a line at a time into a
+    :class:`Statuses` mapping on disk, not held; a summary written before they had lines of
+    their own is read whole."""
     import gzip
 
     if not history_dir.is_dir():
@@ -206,11 +216,57 @@ def previous_run(history_dir: Path, exclude: Path | None = None) -> dict[str, An
         if exclude is not None and path == exclude:
             continue
         try:
-            data = path.read_bytes()
-            return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
+            with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz"
+                  else path.open(encoding="utf-8")) as fh:
+                return _read_summary(fh)
         except (OSError, ValueError, EOFError):  # gzip.BadGzipFile is an OSError
             continue
     return None
+
+
+def _read_summary(fh: IO[str]) -> dict[str, Any]:
+    first = fh.readline()
+    if first.rstrip("\n") != _LINED:
+        return json.loads(first + fh.read())
+    statuses = Statuses()
+    pairs: list[tuple[str, str]] = []
+    for line in fh:
+        if line.startswith("}"):  # the rest: partial, placements, run
+            rest = json.loads("{" + line[2:] + fh.read())
+            statuses.add(pairs)
+            return {**rest, "capabilities": statuses}
+        [(key, status)] = json.loads("{" + line.rstrip().rstrip(",") + "}").items()
+        pairs.append((key, status))
+        if len(pairs) >= 1024:
+            statuses.add(pairs)
+            pairs = []
+    raise ValueError("the summary ends early")
+
+
+class Statuses(Mapping[str, str]):
+    """A previous run's capability statuses (``kind:name:capability`` → status) in a private
+    temporary SQLite database: looked up one at a time by :func:`changes`, never all held."""
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("CREATE TABLE status (key TEXT PRIMARY KEY, status TEXT NOT NULL)")
+
+    def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO status VALUES (?, ?)", pairs)
+
+    def __getitem__(self, key: str) -> str:
+        row = self._db.execute("SELECT status FROM status WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return row[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for (key,) in self._db.execute("SELECT key FROM status ORDER BY key"))
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM status").fetchone()[0]
 
 
 def changes(previous: dict[str, Any] | None, assessment: Mapping[str, Any]) -> dict[str, Any]:
