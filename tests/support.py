@@ -8,6 +8,8 @@ import signal
 import sys
 import textwrap
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 from auditor import registry
@@ -123,3 +125,14 @@ def terminate(proc) -> str:
         if proc.poll() is None:
             proc.kill()
     return err.decode()
+
+
+def traced_peak(work: Callable[[], object]) -> int:
+    """The most memory ``work()`` held at once through Python's allocators (tracemalloc), in
+    bytes: what a memory test compares with what holding everything takes."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -4,7 +4,6 @@ iterated, looked up by the keys reports use, and written without holding the lis
 from __future__ import annotations
 
 import json
-import tracemalloc
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from auditor.output import summary
 from reports.json_report import JsonReport
 from reports.markdown import MarkdownReport
 from reports.view import EvidenceLookup, assumptions
+from tests.support import traced_peak
 
 
 def _document(projects: int, evidence_each: int = 10) -> dict[str, Any]:
@@ -101,15 +101,6 @@ def test_reports_are_the_same_from_the_database_and_from_a_plain_document() -> N
     assert MarkdownReport().render(doc) == MarkdownReport().render(plain)
 
 
-def _peak(work) -> int:
-    tracemalloc.start()
-    try:
-        work()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_writing_a_fleets_reports_does_not_hold_its_lists() -> None:
     doc = Assessment.from_dict(_document(1500))  # 15,000 evidence items, 3,000 results
 
@@ -122,6 +113,6 @@ def test_writing_a_fleets_reports_does_not_hold_its_lists() -> None:
             pass
 
     MarkdownReport().render(_document(1))  # the template compiled before measuring
-    held = _peak(doc.to_dict)  # what the lists take as plain Python
-    assert _peak(json_report) < held / 20
-    assert _peak(markdown_report) < held / 20
+    held = traced_peak(doc.to_dict)  # what the lists take as plain Python
+    assert traced_peak(json_report) < held / 20
+    assert traced_peak(markdown_report) < held / 20

@@ -3,7 +3,6 @@ once, without holding the fleet's evidence."""
 
 from __future__ import annotations
 
-import tracemalloc
 from datetime import UTC, datetime
 
 from auditor import audit, catalog, links
@@ -13,6 +12,7 @@ from auditor.evidence import Evidence, Strength
 from auditor.placement import place
 from auditor.probe import Target
 from auditor.spool import FactSpool
+from tests.support import traced_peak
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 SEVEN = catalog.frameworks()["seven_stages"]
@@ -57,16 +57,8 @@ def test_judging_a_target_at_a_time_is_judging_everything_at_once() -> None:
 def test_assess_holds_one_targets_evidence_at_a_time() -> None:
     spool = _fleet(300, bulk=8000)  # about 10 MB of evidence
 
-    def peak(work) -> int:
-        tracemalloc.start()
-        try:
-            work()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
     names = [f.target.name for f in spool.collected()]
-    held = peak(lambda: [spool.evidence(n) for n in names])
-    assessed = peak(lambda: audit.assess(spool, now=NOW, frameworks=["seven_stages"]))
+    held = traced_peak(lambda: [spool.evidence(n) for n in names])
+    assessed = traced_peak(lambda: audit.assess(spool, now=NOW, frameworks=["seven_stages"]))
     assert held > 8 << 20
     assert assessed < held / 4, (assessed >> 10, held >> 10)

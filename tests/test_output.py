@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import tracemalloc
 from pathlib import Path
 
 from auditor import output
 from auditor.assessment import Assessment
+from tests.support import traced_peak
 
 
 def _assessment(projects: int) -> Assessment:
@@ -39,16 +39,8 @@ def test_changes_since_the_previous_run_are_found_without_holding_it(tmp_path: P
     output.append_history(tmp_path, _assessment(1500))  # 49,500 statuses
     written = next(tmp_path.glob("*.json.gz")).read_bytes()
 
-    def peak(work) -> int:
-        tracemalloc.start()
-        try:
-            work()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    held = peak(lambda: json.loads(gzip.decompress(written)))  # read whole
-    streamed = peak(lambda: output.previous_run(tmp_path))
+    held = traced_peak(lambda: json.loads(gzip.decompress(written)))  # read whole
+    streamed = traced_peak(lambda: output.previous_run(tmp_path))
     assert streamed < held / 4, (streamed >> 10, held >> 10)
 
     now = _assessment(1500)

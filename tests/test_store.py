@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from auditor.probe import Probe, ProbeContext, Target
 from auditor.redact import register_secret
 from auditor.shards import shard_of
 from tests.repos import make_stage0_repo, make_stage2_repo
+from tests.support import traced_peak
 from tests.test_placements import normalise
 
 SCHEMA_DIR = Path(audit.__file__).parent / "schema"
@@ -237,12 +237,7 @@ def test_collect_streams_to_disk_instead_of_holding_the_fleet(tmp_path: Path, mo
     cfg = AuditConfig(targets=[Target(name=f"t{i:03d}", kind="bulk") for i in range(60)])
 
     def peak(sink) -> int:
-        tracemalloc.start()
-        try:
-            audit.collect(cfg, sink, cache_dir=tmp_path / "cache", jobs=2)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        return traced_peak(lambda: audit.collect(cfg, sink, cache_dir=tmp_path / "cache", jobs=2))
 
     writer = store.EvidenceWriter(tmp_path / "ev", fleet=cfg.targets, shard=None,
                                   now=datetime.now(UTC), config_source="test", jobs=2,
