@@ -105,9 +105,9 @@ def test_operational_rules_are_summarised_per_group(full):
 
 
 def test_serving_metrics_show_which_models_are_served(full):
-    evidence, _, _ = full
+    evidence, unobserved, _ = full
     serving = {e.attributes["framework"]: e for e in by_signal(evidence, "serving.deployment")}
-    assert set(serving) == {"triton", "kserve", "seldon"}
+    assert set(serving) == {"triton", "kserve", "seldon"}, unobserved
     assert serving["triton"].attributes["models"] == ["churn-classifier"]
     assert serving["triton"].attributes["links_to"] == ["model:churn-classifier"]
     assert serving["kserve"].attributes["models"] == ["fraud-detector"]
@@ -115,8 +115,9 @@ def test_serving_metrics_show_which_models_are_served(full):
 
 
 def test_drift_and_quality_exporters_are_model_metrics(full):
-    evidence, _, _ = full
+    evidence, unobserved, _ = full
     metrics = {e.attributes["category"]: e for e in by_signal(evidence, "monitoring.model_metric")}
+    assert "drift" in metrics, unobserved
     assert "model_feature_drift_psi" in metrics["drift"].attributes["metrics"]
     assert metrics["accuracy"].attributes["metrics"] == ["model_accuracy"]
     assert "feature_null_rate" in metrics["data_quality"].attributes["metrics"]
