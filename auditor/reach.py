@@ -162,19 +162,3 @@ def attribute(projects: set[str], evidence: Sequence[Evidence],
         if seen:
             out[project] = seen
     return out
-
-
-def scopes_for(targets: Sequence[Target]) -> dict[Scope, set[str]]:
-    """Every scope with the target names it covers: each target, each team, the organisation
-    (for figures that add up across targets, such as tempo)."""
-    out: dict[Scope, set[str]] = {}
-    for t in targets:
-        out[Scope("target", t.name)] = {t.name}
-    teams: dict[str, set[str]] = defaultdict(set)
-    for t in targets:
-        if t.team:
-            teams[t.team].add(t.name)
-    for team in sorted(teams):
-        out[Scope("team", team)] = teams[team]
-    out[ORG] = {t.name for t in targets}
-    return out

@@ -95,10 +95,6 @@ class Again:
         return iter(self._make())
 
 
-def placements_sorted(assessment: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    return document(assessment).placements_sorted()
-
-
 def framework_stage_of(assessment: dict[str, Any]) -> dict[str, dict[str, int]]:
     """framework id → capability id → first stage that requires it."""
     out: dict[str, dict[str, int]] = {}
