@@ -421,9 +421,10 @@ class Judge:
         finally:
             del self.by_target[name]
         for scope in (Scope("team", team) if team else None, ORG):
-            if scope in self.rollups:
+            rollup = self.rollups.get(scope)  # type: ignore[arg-type]
+            if rollup is not None:
                 for r in results:
-                    self.rollups[scope][r.capability.id].add(r)
+                    rollup[r.capability.id].add(r)
         return results
 
     def rest(self) -> list[CapabilityResult]:
