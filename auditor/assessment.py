@@ -3,15 +3,14 @@
 An assessment of a fleet is mostly long lists: every evidence item, 33 capability results a
 project, a placement a scope per framework, tempo figures, probe timings. Held as Python
 dicts, they grew peak memory by about 35 KB a repository, and each report built its own
-index over them. Here the document's small parts (run, frameworks, targets, inventory ...)
-are an ordinary dict, and each long list lives in a private temporary SQLite database: its
-pages stay in memory up to a bounded cache, then spill to a file SQLite has already
-unlinked (nothing is left behind, whatever ends the process).
+index over them. Here the document's small parts (run, frameworks, sources, inventory ...)
+are an ordinary dict, and each long list lives in a private temporary SQLite database
+(:mod:`auditor.scratch`).
 
 Each item is kept as the JSON text the JSON report writes (so it writes the text as it is,
 byte for byte), with the keys reports look items up by: evidence by id, target and signal,
 capability results by scope, placements by framework and scope. :class:`Assessment` is a
-mapping like the dict it replaces: ``a["evidence"]`` is a :class:`Rows` sequence read from
+mapping like the plain document: ``a["evidence"]`` is a :class:`Rows` sequence read from
 the database as it is iterated, and ``to_dict()`` makes the plain document (tests, small
 runs). Reports look items up through :meth:`Assessment.evidence_by_ids`,
 :meth:`Assessment.capabilities_of` and :meth:`Assessment.placements_sorted`, never by
@@ -24,14 +23,14 @@ import json
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import Any
 
+from auditor.scratch import scratch_db
+
 #: the document's long lists, kept in the database (in the document's key order)
 LISTS = ("targets", "evidence", "unobserved", "links", "capabilities", "placements", "tempo",
          "probes")
 #: one encoder for every item, the JSON report's (``json.dumps`` with options builds one per call)
 encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 decode = json.JSONDecoder().decode
-#: the database's page cache, in KiB (SQLite's own default is 2 MiB)
-CACHE_KIB = 8192
 #: rows inserted per statement, at most (and at most this many characters of them)
 BATCH = 2048
 BATCH_CHARS = 1 << 18
@@ -54,14 +53,7 @@ class Assessment(MutableMapping[str, Any]):
     """An assessment document: a mapping whose long lists (:data:`LISTS`) live in SQLite."""
 
     def __init__(self) -> None:
-        import sqlite3
-
-        # "": a private temporary database, deleted when the connection closes
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.executescript(f"""
-            PRAGMA cache_size = -{CACHE_KIB};
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
+        self._db = scratch_db("""
             CREATE TABLE item (seq INTEGER PRIMARY KEY, list TEXT NOT NULL, part INTEGER NOT NULL,
                                k1 TEXT, k2 TEXT, k3 TEXT, json TEXT NOT NULL);
         """)

@@ -248,10 +248,9 @@ class Statuses(Mapping[str, str]):
     temporary SQLite database: looked up one at a time by :func:`changes`, never all held."""
 
     def __init__(self) -> None:
-        import sqlite3
+        from auditor.scratch import scratch_db
 
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.execute("CREATE TABLE status (key TEXT PRIMARY KEY, status TEXT NOT NULL)")
+        self._db = scratch_db("CREATE TABLE status (key TEXT PRIMARY KEY, status TEXT NOT NULL);")
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO status VALUES (?, ?)", pairs)

@@ -2,10 +2,10 @@
 
 ``audit`` collects into a :class:`FactSpool` (its sink), and ``assess`` reads stored evidence
 files into one: each target's evidence and holdings are pickled into a private temporary
-SQLite database as they arrive (its pages stay in a bounded cache, then spill to a file
-SQLite has already unlinked), and :func:`auditor.audit.assess` reads them back a target at a
-time. What assessment needs of every target at once stays in memory: the target, its probe,
-its timings and unobserved records (:attr:`FactSpool.heads`), a few hundred bytes a target.
+SQLite database as they arrive (:mod:`auditor.scratch`), and :func:`auditor.audit.assess`
+reads them back a target at a time. What assessment needs of every target at once stays in
+memory: the target, its probe, its timings and unobserved records
+(:attr:`FactSpool.heads`), a few hundred bytes a target.
 """
 
 from __future__ import annotations
@@ -17,28 +17,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import Evidence, Holdings, Unobserved
+from auditor.scratch import scratch_db
 
 if TYPE_CHECKING:
     from auditor.audit import TargetFacts
-
-#: the database's page cache, in KiB
-CACHE_KIB = 8192
 
 
 class FactSpool:
     """Every target's collected facts; a :class:`auditor.audit.Sink`."""
 
     def __init__(self) -> None:
-        import sqlite3
-
-        self._db = sqlite3.connect("", isolation_level=None)  # "": private and temporary
-        self._db.executescript(f"""
-            PRAGMA cache_size = -{CACHE_KIB};
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
-            CREATE TABLE body (name TEXT PRIMARY KEY, evidence BLOB NOT NULL,
-                               linking BLOB NOT NULL, holdings BLOB NOT NULL);
-        """)
+        self._db = scratch_db("CREATE TABLE body (name TEXT PRIMARY KEY, evidence BLOB NOT NULL, "
+                              "linking BLOB NOT NULL, holdings BLOB NOT NULL);")
         #: each target's facts without its evidence and holdings, by name
         self.heads: dict[str, TargetFacts] = {}
 
