@@ -18,7 +18,9 @@ dask://...``). Runs are interleaved (variant by variant, run by run) and medians
 machine's load falls on every variant alike. Reported per run: wall time, per-target cost,
 CPU time of the process tree (steadier than wall time on a loaded machine), peak RSS of the
 auditor process (its own high-water mark) and of the largest process in its tree (git
-children included); and whether every variant and tree collected the same evidence and
+children included); the most temporary space its SQLite files took at once (the spool and
+the assessment's database, unlinked as they are created: sampled every 20 ms through the
+process's open files, in a ``SQLITE_TMPDIR`` of the benchmark's own); and whether every variant and tree collected the same evidence and
 unobserved items (a digest of them, times aside: the in-process reader and git must agree). ``--baseline TREE`` runs the same commands against another
 checkout (its packages first on ``PYTHONPATH``) in the same loop, for before/after figures.
 Discovery is timed separately: loading a ``discover: {root: ...}`` configuration over the
@@ -37,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -179,23 +182,58 @@ runpy.run_module("auditor", run_name="__main__")
 """
 
 
+def _temp_bytes(pid: int, folder: str) -> int:
+    """Bytes of the files under ``folder`` process ``pid`` has open: SQLite's temporary files
+    (the spool, the assessment's database), which it unlinks as it creates them, so only
+    the process's open file descriptors still show them."""
+    total = 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
+    for fd in fds:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if os.readlink(path).startswith(folder):
+                total += os.stat(path).st_size
+        except OSError:
+            continue
+    return total
+
+
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path, rss_file: Path) -> dict:
-    """Wall time and peak RSS (own and of the whole tree) of one whole-process run."""
+    """Wall time, peak RSS (own and of the whole tree) and peak temporary space of one
+    whole-process run (the latter sampled every 20 ms from outside, in ``SQLITE_TMPDIR``)."""
+    folder = env["SQLITE_TMPDIR"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_temp = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak_temp[0] = max(peak_temp[0], _temp_bytes(proc.pid, folder))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
     own = json.loads(rss_file.read_text())["self_maxrss_kb"] if rss_file.exists() else 0
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-            "tree_maxrss_mb": usage.ru_maxrss / 1024, "self_maxrss_mb": own / 1024}
+            "tree_maxrss_mb": usage.ru_maxrss / 1024, "self_maxrss_mb": own / 1024,
+            "temp_mb": peak_temp[0] / (1 << 20)}
 
 
 def tree_env(tree: Path | None, rss_file: Path) -> dict[str, str]:
-    env = dict(os.environ, BENCH_RSS_FILE=str(rss_file))
+    temp = rss_file.parent / "sqlite-tmp"  # where the run's temporary databases go
+    temp.mkdir(exist_ok=True)
+    env = dict(os.environ, BENCH_RSS_FILE=str(rss_file), SQLITE_TMPDIR=str(temp))
     if tree is not None:
         env["PYTHONPATH"] = str(tree) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
@@ -332,11 +370,13 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
                "cpu": statistics.median(r["cpu"] for r in measured),
                "per_target_ms": wall / size * 1000,
                "self_rss_mb": max(r["self_maxrss_mb"] for r in measured),
-               "tree_rss_mb": max(r["tree_maxrss_mb"] for r in measured)}
+               "tree_rss_mb": max(r["tree_maxrss_mb"] for r in measured),
+               "temp_mb": max(r["temp_mb"] for r in measured)}
         rows.append(row)
         print(f"  {label:10} {VARIANTS[v][0]:28}: median {wall:7.2f}s (CPU {row['cpu']:7.2f}s)  "
               f"{row['per_target_ms']:6.1f} ms/target  peak RSS {row['self_rss_mb']:6.1f} MB "
-              f"(auditor), {row['tree_rss_mb']:6.1f} MB (largest in tree)  "
+              f"(auditor), {row['tree_rss_mb']:6.1f} MB (largest in tree), temporary files "
+              f"{row['temp_mb']:6.1f} MB  "
               f"[{', '.join(f'{r:.2f}' for r in (m['wall'] for m in measured))}]")
     return rows
 
@@ -389,8 +429,9 @@ def report(rows: list[dict], sizes: list[int], runs: int) -> None:
                 span = max(sizes) - min(sizes)
                 marginal = (r["wall"] - small[key]["wall"]) / span * 1000
                 growth[key] = (r["self_rss_mb"] - small[key]["self_rss_mb"]) / span * 1000
+                temp = (r["temp_mb"] - small[key]["temp_mb"]) / span * 1024
                 print(f"marginal cost per target ({key[0]}, {VARIANTS[key[1]][0]}): {marginal:.1f} ms, "
-                      f"{growth[key]:.0f} KB of peak RSS")
+                      f"{growth[key]:.0f} KB of peak RSS, {temp:.0f} KB of temporary files")
     if big:
         print(rss_verdict([r for r in rows if r["tree"] == "this tree"],
                           {k[1]: v for k, v in growth.items() if k[0] == "this tree"}))
