@@ -69,10 +69,16 @@ def metric_evidence(scope: Scope) -> Iterator[Evidence | Unobserved]:
         )
 
 
+#: how far back a served model's latest sample may be: one failed scrape at the moment of the
+#: audit marks a series stale, and an instant query would then not see the model at all
+SERVED_LOOKBACK = "5m"
+
+
 def _served_models(scope: Scope, framework: str) -> tuple[list[str], list[str]]:
-    """(served names, links_to keys) from one ``count by`` query; bounded by model count."""
+    """(served names, links_to keys) from one ``count by`` query over each series' latest
+    sample in :data:`SERVED_LOOKBACK`; bounded by model count."""
     query = (f"count by ({', '.join(MODEL_LABELS)}) "
-             f'({{__name__=~"{SERVING_PATTERNS[framework]}"}})')
+             f'(last_over_time({{__name__=~"{SERVING_PATTERNS[framework]}"}}[{SERVED_LOOKBACK}]))')
     data = scope.client.prom("/api/v1/query",
                              [("query", query), ("time", f"{scope.ctx.now.timestamp():.0f}")])
     names: set[str] = set()
