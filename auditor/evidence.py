@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -82,16 +82,6 @@ class Evidence:
         if not self.id:
             object.__setattr__(self, "id", self.make_id())
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state: Sequence[Any]) -> None:
-        """Unpickling (evidence sent back by a worker process, read back from a spool) takes
-        the state as it is: nothing is redacted again. (Both ends of pickling are defined
-        here, so the state's form does not depend on what ``dataclass`` generates.)"""
-        for name, value in zip(self.__slots__, state, strict=True):
-            object.__setattr__(self, name, value)
-
     def make_id(self) -> str:
         """Stable across runs: the same fact in the same place gets the same id."""
         key = json.dumps(
@@ -125,7 +115,6 @@ class Evidence:
             observed_at=data.get("observed_at", ""),
             id=data.get("id", ""),
         )
-
 
 
 @dataclass(frozen=True, slots=True)
