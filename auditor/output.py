@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +54,17 @@ def write_atomic(path: Path, text: Content, durable: bool = True) -> None:
 #: what a report renders to: text, bytes, or bytes chunks (a large report is written as it is
 #: made instead of being held whole)
 Content = str | bytes | Iterable[bytes]
+#: text pieces joined into one chunk by :func:`encoded` (tens of kilobytes)
+PIECES = 4096
+
+
+def encoded(pieces: Iterable[str]) -> Iterator[bytes]:
+    """Text made a piece at a time (a template's ``generate``, a history summary) as UTF-8
+    chunks of :data:`PIECES` pieces each: the text is never held whole, nor the list of its
+    pieces, and the batching runs in C (a fleet's report.md is half a million pieces)."""
+    it = iter(pieces)
+    while batch := list(islice(it, PIECES)):
+        yield "".join(batch).encode()
 
 
 def _write_temp(path: Path, content: Content, durable: bool) -> str:
@@ -155,7 +167,7 @@ def _stages(doc: Assessment) -> Iterator[dict[str, Any]]:
 
 def summary(assessment: Mapping[str, Any]) -> dict[str, Any]:
     """What history keeps of a run: placements and capability statuses, no evidence."""
-    return json.loads(b"".join(_summary_text(Assessment.from_dict(assessment))))  # type: ignore[arg-type]
+    return json.loads("".join(_summary_text(Assessment.from_dict(assessment))))  # type: ignore[arg-type]
 
 
 #: how a summary starts when each capability status is on a line of its own (see
@@ -163,21 +175,18 @@ def summary(assessment: Mapping[str, Any]) -> dict[str, Any]:
 _LINED = '{"capabilities":{'
 
 
-def _summary_text(doc: Assessment) -> Iterator[bytes]:
+def _summary_text(doc: Assessment) -> Iterator[str]:
     """:func:`summary` as compact JSON, a piece at a time (one item of a fleet's 66,000
     capability statuses is never all of them in memory), each status on a line of its own
     so that :func:`previous_run` can read them back the same way."""
     dump = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode
-    pieces: list[str] = [_LINED]
+    yield _LINED
     for n, (key, status, _) in enumerate(_statuses(doc)):
-        pieces.append(f"{',' if n else ''}\n{dump(key)}:{dump(status)}")
-        if len(pieces) >= 4096:
-            yield "".join(pieces).encode()
-            pieces = []
-    pieces.append(f'\n}},"partial":{dump(doc["partial"])},"placements":[')
-    pieces += [(',' if n else '') + dump(p) for n, p in enumerate(_stages(doc))]
-    pieces.append(f'],"run":{dump(doc["run"])}}}\n')
-    yield "".join(pieces).encode()
+        yield f"{',' if n else ''}\n{dump(key)}:{dump(status)}"
+    yield f'\n}},"partial":{dump(doc["partial"])},"placements":['
+    for n, p in enumerate(_stages(doc)):
+        yield (',' if n else '') + dump(p)
+    yield f'],"run":{dump(doc["run"])}}}\n'
 
 
 def append_history(history_dir: Path, assessment: Assessment) -> Path:
@@ -193,8 +202,8 @@ def append_history(history_dir: Path, assessment: Assessment) -> Path:
 
     def gzipped() -> Iterator[bytes]:
         packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
-        for piece in _summary_text(assessment):
-            yield packer.compress(piece)
+        for chunk in encoded(_summary_text(assessment)):
+            yield packer.compress(chunk)
         yield packer.flush()
 
     write_atomic(path, gzipped())

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
+from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
-
-#: a template's pieces joined into one chunk by :func:`encoded` (tens of kilobytes)
-PIECES = 4096
 
 
 class Report(Protocol):
@@ -28,14 +24,6 @@ class Report(Protocol):
 
         A format may also define ``chunks(assessment)``, yielding the same bytes a piece at a
         time: the CLI then writes them as they are made, so a large report is never held
-        whole (the JSON report does)."""
+        whole (the JSON report does; :func:`auditor.output.encoded` makes them of a
+        template's pieces)."""
         ...
-
-
-def encoded(pieces: Iterable[str]) -> Iterator[bytes]:
-    """A text report's pieces (a template's ``generate``) as UTF-8 chunks of :data:`PIECES`
-    pieces each: the text is never held whole, nor the list of its pieces, and the batching
-    runs in C (a fleet's report.md is half a million pieces)."""
-    it = iter(pieces)
-    while batch := list(islice(it, PIECES)):
-        yield "".join(batch).encode()

@@ -29,7 +29,7 @@ class MarkdownReport:
 
     def chunks(self, assessment: dict[str, Any]) -> Iterator[bytes]:
         """:meth:`render`'s text as it is made (a fleet's report.md is megabytes)."""
-        from reports.interface import encoded
+        from auditor.output import encoded
 
         return encoded(_template().generate(**self._context(assessment)))
 
