@@ -12,10 +12,11 @@ import platform
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -241,8 +242,7 @@ def assess(
             linking += collected.linking(t.name)
         else:
             on_platform[t.name] = collected.evidence(t.name)
-    reachable = [ev for evs in on_platform.values() for ev in evs] + linking
-    keys = links.referenced_keys(reachable)
+    keys = links.referenced_keys(chain(*on_platform.values(), linking))
     found: dict[str, list[Evidence]] = defaultdict(list)
     if keys:  # keys already resolved in their own shard give the same ids: deduplicated
         index = KeyIndex(keys)
@@ -259,10 +259,10 @@ def assess(
     platform_evidence = [ev for evs in on_platform.values() for ev in evs]
     resolved = links.resolve(_dedupe(platform_evidence + linking))
     subjects = plan(targets, project_kinds, platform_evidence + linking, resolved)
-    del reachable, linking  # what links needed is in the links now
+    del linking  # what links needed is in the links now
 
-    failed_targets = sorted(failed)
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
+    unseen = {u.target for u in unobserved if u.signals}  # targets seen only in part
     doc = Assessment()
     doc["schema_version"] = SCHEMA_VERSION
     doc["tool"] = {"name": "mlops-auditor", "version": __version__}
@@ -278,12 +278,11 @@ def assess(
         **(run or {}),
         "strict": strict,
     }
-    doc["partial"] = bool(unobserved and any(u.signals for u in unobserved)) or bool(failed_targets)
+    doc["partial"] = bool(unseen or failed)
     doc["frameworks"] = [{"id": fw.id, "title": fw.title,
                           "stages": [{"number": s.number, "name": s.name,
                                       "requires": list(s.all_requirements())} for s in fw.stages]}
                          for fw in fws]
-    unseen = {u.target for u in unobserved if u.signals}
     doc["targets"] = ({"name": t.name, "kind": t.kind, "labels": dict(t.labels),
                        "status": _status(t.name, failed, unseen)}
                       for t in targets)
@@ -309,11 +308,11 @@ def assess(
         controls.add(evidence)
         if name in subjects.projects:
             results = judge.project(name, evidence)
-            doc.extend("capabilities", _capability_dicts(results))
+            doc.extend("capabilities", (r.to_dict() for r in results))
             for part, p in enumerate(placer.project(name, results)):
                 doc.extend("placements", [p], part)
     rest = judge.rest()
-    doc.extend("capabilities", _capability_dicts(rest))
+    doc.extend("capabilities", (r.to_dict() for r in rest))
     for part, placed in enumerate(placer.rest(rest)):
         doc.extend("placements", placed, part)
     doc["unobserved"] = (u.to_dict() for u in unobserved)
@@ -366,17 +365,6 @@ def run_audit(
                   previous=previous,
                   run={"config": config.source, "jobs": jobs, "executor": stats.executor},
                   started=started, t0=t0, policy=config.policy)
-
-
-def _capability_dicts(results: Sequence[Any]) -> Iterator[dict[str, Any]]:
-    """The results as dicts, one at a time (33 a project: 66,000 at 2,000 repositories)."""
-    scope_of: dict[Any, dict[str, str]] = {}
-    for r in results:
-        scope = scope_of.get(r.scope)
-        if scope is None:
-            scope_of.clear()  # results come scope by scope
-            scope = scope_of[r.scope] = r.scope.to_dict()
-        yield r.to_dict(scope)
 
 
 def _status(name: str, failed: set[str], unseen: set[str]) -> str:

@@ -78,10 +78,9 @@ class CapabilityResult:
             return self.members_satisfied or self.waiver is not None
         return self.status == MET or self.waiver is not None
 
-    def to_dict(self, scope: dict[str, str] | None = None) -> dict[str, Any]:
-        """The result as a record; ``scope``: its scope's dict, when the caller shares one."""
+    def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "scope": self.scope.to_dict() if scope is None else scope,
+            "scope": self.scope.to_dict(),
             "id": self.capability.id,
             "title": self.capability.title,
             "level": self.capability.level,
