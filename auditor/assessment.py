@@ -152,8 +152,13 @@ class Assessment(MutableMapping[str, Any]):
     def texts(self, name: str) -> Iterator[str]:
         """List ``name``'s items as stored JSON texts, in order."""
         for (text,) in self._query("SELECT json FROM item WHERE list = ? ORDER BY part, seq",
-                                        (name,)):
+                                   (name,)):
             yield text
+
+    def _items(self, where: str, args: Sequence[Any], order: str = "seq") -> Iterator[dict[str, Any]]:
+        """The items ``where`` selects (SQL over ``list``, ``k1``..``k3``), decoded, in ``order``."""
+        for (text,) in self._query(f"SELECT json FROM item WHERE {where} ORDER BY {order}", args):
+            yield decode(text)
 
     def evidence_by_ids(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Evidence items by id, for the ids given that exist."""
@@ -162,81 +167,65 @@ class Assessment(MutableMapping[str, Any]):
         for i in range(0, len(wanted), 500):  # SQLite's limit on bound values is 32,766
             part = wanted[i:i + 500]
             marks = ",".join("?" * len(part))
-            for k1, text in self._query(
-                    f"SELECT k1, json FROM item WHERE list = 'evidence' AND k1 IN ({marks})", part):
-                out[k1] = decode(text)
+            for ev in self._items(f"list = 'evidence' AND k1 IN ({marks})", part):
+                out[ev["id"]] = ev
         return out
 
     def evidence_by_target(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """(target, its evidence) for every target with evidence, by target name (ignoring
         case first, as a report's reader sorts)."""
-        rows = self._query("SELECT k2, json FROM item WHERE list = 'evidence' "
-                               "ORDER BY k2 COLLATE NOCASE, k2, seq")
         current, items = None, []
-        for target, text in rows:
-            if target != current and items:
+        for ev in self._items("list = 'evidence'", (), "k2 COLLATE NOCASE, k2, seq"):
+            if ev["target"] != current and items:
                 yield current, items
                 items = []
-            current = target
-            items.append(decode(text))
+            current = ev["target"]
+            items.append(ev)
         if items:
             yield current, items
 
     def evidence_of(self, target: str) -> list[dict[str, Any]]:
         """One target's evidence, in the document's order."""
-        rows = self._query("SELECT json FROM item WHERE list = 'evidence' AND k2 = ? "
-                                "ORDER BY seq", (target,))
-        return [decode(text) for (text,) in rows]
+        return list(self._items("list = 'evidence' AND k2 = ?", (target,)))
 
     def evidence_with(self, signal: str) -> Iterator[dict[str, Any]]:
         """The evidence items of one signal, in the document's order."""
-        rows = self._query("SELECT json FROM item WHERE list = 'evidence' AND k3 = ? "
-                                "ORDER BY seq", (signal,))
-        for (text,) in rows:
-            yield decode(text)
+        return self._items("list = 'evidence' AND k3 = ?", (signal,))
 
     def scopes(self, name: str = "capabilities") -> list[dict[str, str]]:
         """The scopes list ``name`` (capabilities or placements) has items of: organisation,
         teams, targets, each by name."""
         rows = self._query(f"SELECT DISTINCT k2, k3 FROM item WHERE list = ? "
-                                f"ORDER BY {_SCOPE_ORDER}, k3", (name,))
+                           f"ORDER BY {_SCOPE_ORDER}, k3", (name,))
         return [{"kind": kind, "name": scope} for kind, scope in rows]
 
     def capabilities_of(self, scope: dict[str, str]) -> list[dict[str, Any]]:
         """The capability results of one scope, in the order they were stored."""
-        rows = self._query(
-            "SELECT json FROM item WHERE list = 'capabilities' AND k2 = ? AND k3 = ? ORDER BY seq",
-            (scope["kind"], scope["name"]))
-        return [decode(text) for (text,) in rows]
+        return list(self._items("list = 'capabilities' AND k2 = ? AND k3 = ?",
+                                (scope["kind"], scope["name"])))
 
     def placements_sorted(self, framework: str | None = None) -> Iterator[dict[str, Any]]:
         """Placements by framework, then organisation, teams and targets, each by name (of one
         framework when given)."""
-        where, args = ("AND k1 = ?", (framework,)) if framework is not None else ("", ())
-        rows = self._query(f"SELECT json FROM item WHERE list = 'placements' {where} "
-                                f"ORDER BY k1, {_SCOPE_ORDER}, k3", args)
-        for (text,) in rows:
-            yield decode(text)
+        where, args = ("list = 'placements' AND k1 = ?", (framework,)) if framework is not None \
+            else ("list = 'placements'", ())
+        return self._items(where, args, f"k1, {_SCOPE_ORDER}, k3")
 
     def placements_of(self, scope: dict[str, str]) -> list[dict[str, Any]]:
         """One scope's placements, by framework."""
-        rows = self._query("SELECT json FROM item WHERE list = 'placements' AND k2 = ? "
-                                "AND k3 = ? ORDER BY k1", (scope["kind"], scope["name"]))
-        return [decode(text) for (text,) in rows]
+        return list(self._items("list = 'placements' AND k2 = ? AND k3 = ?",
+                                (scope["kind"], scope["name"]), "k1"))
 
     def fields(self, name: str, *paths: str) -> Iterator[tuple[Any, ...]]:
         """Some fields of each item of list ``name``, in order, read by SQLite without making
         the item (``$.scope.kind``; JSON true and false come back as 1 and 0)."""
         cols = ", ".join("json_extract(json, ?)" for _ in paths)
         yield from self._query(f"SELECT {cols} FROM item WHERE list = ? ORDER BY part, seq",
-                                    (*paths, name))
+                               (*paths, name))
 
     def to_dict(self) -> dict[str, Any]:
         """The plain document: every list read into memory."""
         return {k: list(self[k]) if k in self._lens else v for k, v in self._head.items()}
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class Rows(Sequence[dict[str, Any]]):
@@ -261,7 +250,7 @@ class Rows(Sequence[dict[str, Any]]):
         if not 0 <= index < n:
             raise IndexError(index)
         row = self._owner._query("SELECT json FROM item WHERE list = ? ORDER BY part, seq "
-                                      "LIMIT 1 OFFSET ?", (self._name, index)).fetchone()
+                                 "LIMIT 1 OFFSET ?", (self._name, index)).fetchone()
         return decode(row[0])
 
     def __eq__(self, other: object) -> bool:

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from auditor import catalog
-from auditor.engine import MET, UNKNOWN, CapabilityResult
+from auditor.engine import MET, UNKNOWN, CapabilityResult, Smallest
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Policy
 from auditor.signals import matches
@@ -90,8 +90,6 @@ class _Seen:
     (the smallest, as a sorted list would start) and the first failing locators."""
 
     def __init__(self) -> None:
-        from auditor.engine import Smallest
-
         self.found_count = self.bad_count = 0
         self.found_ids = Smallest(CITED)
         self.bad_ids = Smallest(CITED)

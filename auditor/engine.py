@@ -56,6 +56,10 @@ class Fact:
     attributes: Mapping[str, Any]
     ids: tuple[str, ...]
 
+    @classmethod
+    def of(cls, ev: Evidence) -> Fact:
+        return cls(ev.signal, int(ev.strength), ev.attributes, (ev.id,))
+
 
 @dataclass(slots=True)
 class CapabilityResult:
@@ -266,7 +270,7 @@ def _facts(evidence: Sequence[Evidence], links: Sequence[Link]):
     ev_by_id: dict[str, Fact] = {}
     owner_of: dict[str, str] = {}
     for ev in evidence:
-        fact = Fact(ev.signal, int(ev.strength), ev.attributes, (ev.id,))
+        fact = Fact.of(ev)
         by_target[ev.target].append(fact)
         ev_by_id[ev.id] = fact
         owner_of[ev.id] = ev.target
@@ -412,8 +416,7 @@ class Judge:
 
     def project(self, name: str, evidence: Iterable[Evidence]) -> list[CapabilityResult]:
         """One project's results, judged on ``evidence`` (its own) and what it reaches."""
-        self.by_target[name] = [Fact(ev.signal, int(ev.strength), ev.attributes, (ev.id,))
-                                for ev in evidence]
+        self.by_target[name] = [Fact.of(ev) for ev in evidence]
         try:
             team = self.team_of.get(name)
             results = self._judge(self.subjects.projects[name], team)

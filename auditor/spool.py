@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import Evidence, Holdings, Unobserved
+from auditor.links import reaches
 from auditor.scratch import scratch_db
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ class FactSpool:
         return len(self.heads)
 
     def _put(self, name: str, evidence: list[Evidence], holdings: list[Holdings]) -> None:
-        from auditor.links import reaches
-
         self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?, ?, ?)",
                          (name, _pickled(evidence), _pickled([ev for ev in evidence if reaches(ev)]),
                           _pickled(holdings)))
