@@ -34,8 +34,9 @@ decode = json.JSONDecoder().decode
 #: rows inserted per statement, at most (and at most this many characters of them)
 BATCH = 2048
 BATCH_CHARS = 1 << 18
-#: scope kinds in report order
-_SCOPE_ORDER = "CASE k2 WHEN 'org' THEN 0 WHEN 'team' THEN 1 ELSE 2 END"
+#: scope kinds in report order: the organisation, teams, targets
+SCOPE_ORDER = {"org": 0, "team": 1, "target": 2}
+_SCOPE_ORDER = f"CASE k2 {' '.join(f'WHEN {k!r} THEN {n}' for k, n in SCOPE_ORDER.items())} END"
 
 
 def _keys(name: str, item: dict[str, Any]) -> tuple[Any, Any, Any]:

@@ -6,29 +6,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-if TYPE_CHECKING:
-    from auditor.assessment import Assessment
+from auditor.assessment import SCOPE_ORDER, Assessment
 
 STATUS_MARK = {"met": "✅ met", "partial": "🟡 partial", "unmet": "❌ unmet", "unknown": "❔ unknown"}
-SCOPE_ORDER = {"org": 0, "team": 1, "target": 2}
 
 
 def scope_label(scope: dict[str, str]) -> str:
     return "Organisation" if scope["kind"] == "org" else f"{scope['kind'].title()} `{scope['name']}`"
 
 
-def scope_key(scope: dict[str, str]) -> tuple[int, str]:
-    return SCOPE_ORDER[scope["kind"]], scope["name"]
-
-
 def document(assessment: Mapping[str, Any]) -> Assessment:
     """The :class:`~auditor.assessment.Assessment` a report reads (a plain document, as tests
     and library callers may pass, is put into one)."""
-    from auditor.assessment import Assessment
-
     return Assessment.from_dict(assessment)  # type: ignore[arg-type]
 
 
