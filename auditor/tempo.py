@@ -158,7 +158,10 @@ class Tempo:
             out.append(own.row(Scope("target", name), metric))
             for scope in (Scope("team", team) if team else None, ORG):
                 if scope is not None:
-                    self.scopes[scope].setdefault(metric, _Combined(metric, fig.unit)).add(fig)
+                    metrics = self.scopes[scope]
+                    if metric not in metrics:  # the first target by name gives the unit
+                        metrics[metric] = _Combined(metric, fig.unit)
+                    metrics[metric].add(fig)
         return out
 
     def rest(self) -> list[dict[str, Any]]:
