@@ -39,14 +39,16 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     doc = view.document(assessment)
-    primary = doc["frameworks"][0]
-    for fw in doc["frameworks"]:
+    shown: list[dict[str, Any]] = []  # the first framework's rows
+    for n, fw in enumerate(doc["frameworks"]):
         table = Table(title=f"{fw['title']}", title_justify="left", show_lines=False)
         table.add_column("Scope", no_wrap=True)
         table.add_column("Stage", justify="right", no_wrap=True)
         table.add_column("Name")
         table.add_column("Blocks the next stage", overflow="fold")
         rows, hidden = _rows(doc.placements_sorted(fw["id"]))
+        if n == 0:
+            shown = rows  # every team and the organisation, read once for what follows
         for p in rows:
             blockers = ", ".join(f"[{_STYLE[b['status']]}]{b['title']}[/]" for b in p["blockers"]) or "—"
             table.add_row(view.scope_plain(p["scope"]), view.stage_text(p), p["stage_name"], blockers)
@@ -55,18 +57,18 @@ def print_summary(assessment: dict[str, Any], console: Any) -> None:
             console.print(f"{hidden.total()} more targets not shown here ("
                           + ", ".join(f"stage {s}: {n}" for s, n in sorted(hidden.items()))
                           + "); every target is in the reports.", markup=False)
-    for p in doc.placements_sorted(primary["id"]):
+    for p in shown:  # roll-ups and pooled scopes: the organisation and teams, never a target
         if p["basis"] == "members":
             console.print(f"{view.scope_plain(p['scope'])}: {view.rollup_line(p)}", markup=False)
         elif p["basis"] == "pooled":
             console.print(f"{view.scope_plain(p['scope'])}: no project of its own; judged on the pooled "
                           f"evidence of its sources")
-    notes = view.assumptions(doc.placements_sorted(primary["id"]))
+    notes = view.assumptions(doc.placements_sorted(doc["frameworks"][0]["id"]))
     if notes:
         console.print("\n* provisional — placed assuming what could not be seen:")
         for note in notes:
             console.print(f"  {note}", markup=False)  # "[team a, target b]" is text, not markup
-    org = next((p for p in doc.placements_sorted(primary["id"]) if p["scope"]["kind"] == "org"), None)
+    org = next((p for p in shown if p["scope"]["kind"] == "org"), None)
     if org and org["blockers"]:
         nxt = org["next_stage"]
         console.print(f"\nNext steps for the organisation to reach stage {nxt['stage']} ({nxt['name']}):")
