@@ -19,7 +19,7 @@ from auditor import catalog, registry
 from auditor.lazyre import lazy
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
-from auditor.yamlload import TooDeep, check_depth, safe_loader
+from auditor.yamlload import TooDeep, check_depth, compose_listing, safe_loader, streaming_loader
 
 if TYPE_CHECKING:
     import yaml
@@ -347,14 +347,30 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
     import yaml
 
+    bomb = ConfigError(f"{file}: refused: YAML aliases expand to more than "
+                       f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
+    lines: dict[tuple, int] = {}
+    targets: list[Any] = []
+    expanded = 0
+
+    def target(index: int, node: yaml.Node) -> None:
+        """One item of ``targets``, constructed as soon as it is read (see compose_listing)."""
+        nonlocal expanded
+        if index == 0:
+            targets.clear()  # a second ``targets:`` key replaces the first, as in PyYAML
+        expanded += _expanded_size(node, MAX_EXPANDED_NODES - expanded)
+        if expanded > MAX_EXPANDED_NODES:
+            raise bomb
+        _line_index(node, ("targets", index), lines)
+        targets.append(loader.construct_document(node))
+
     try:
         check_depth(text, _loader())  # libyaml would crash, not raise, on absurd nesting
-        loader = _loader()(text)  # a SafeLoader subclass; parsed once, then constructed
+        loader = streaming_loader(_loader())(text)  # parsed once, then constructed
         try:
-            node = loader.get_single_node()
-            if node is not None and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-                raise ConfigError(f"{file}: refused: YAML aliases expand to more than "
-                                  f"{MAX_EXPANDED_NODES} values (an alias bomb?)")
+            node = compose_listing(loader, "targets", target)
+            if node is not None and expanded + _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+                raise bomb
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -369,7 +385,9 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
         raise ConfigError(f"{file}: refused: YAML nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:1: expected a mapping with a 'targets' list")
-    return data, file, _line_index(node) if node is not None else {}
+    if targets:
+        data["targets"] = targets
+    return data, file, _line_index(node, (), lines)
 
 
 def load(path: str | Path) -> AuditConfig:

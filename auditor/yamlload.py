@@ -11,6 +11,7 @@ walked as an event stream — iterative, no recursion — and refused past :data
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -84,3 +85,75 @@ def load_user(text: str) -> Any:
 
     check_depth(text)
     return yaml.load(text, Loader=safe_loader())
+
+
+def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) -> Any:
+    """Compose a document whose root is a mapping, handing each item of the sequence under
+    ``key`` to ``on_item(index, node)`` as soon as it is composed instead of keeping it: the
+    root node comes back without that key. An audit.yaml listing thousands of targets then
+    never holds every target's nodes at once (about 4 KB a target, with their marks); what
+    the items are made of is the caller's to keep.
+
+    ``loader`` is an instance of :func:`streaming_loader`'s class; the document is read as
+    :meth:`get_single_node` reads it (anchors, aliases and merge keys included), and any
+    other shape of document (not a mapping, an anchored or tagged list) is composed whole.
+    Returns None for an empty document."""
+    import yaml
+
+    loader.get_event()  # stream start
+    if loader.check_event(yaml.StreamEndEvent):
+        loader.get_event()
+        return None
+    document = loader.get_event()
+    start = loader.peek_event()
+    if not (isinstance(start, yaml.MappingStartEvent) and start.anchor is None
+            and start.tag in (None, "!")):
+        root = loader.compose_node(None, None)
+    else:
+        loader.get_event()
+        root = yaml.MappingNode(loader.resolve(yaml.MappingNode, None, start.implicit), [],
+                                start.start_mark, None, flow_style=start.flow_style)
+        while not loader.check_event(yaml.MappingEndEvent):
+            name = loader.compose_node(root, None)
+            listing = loader.peek_event()
+            if (isinstance(name, yaml.ScalarNode) and name.value == key
+                    and isinstance(listing, yaml.SequenceStartEvent) and listing.anchor is None
+                    and listing.tag in (None, "!")):
+                loader.get_event()
+                index = 0
+                while not loader.check_event(yaml.SequenceEndEvent):
+                    on_item(index, loader.compose_node(None, index))
+                    index += 1
+                end = loader.get_event()
+                value = yaml.SequenceNode(loader.resolve(yaml.SequenceNode, None, listing.implicit),
+                                          [], listing.start_mark, end.end_mark,
+                                          flow_style=listing.flow_style)
+            else:
+                value = loader.compose_node(root, name)
+            root.value.append((name, value))
+        root.end_mark = loader.get_event().end_mark
+    loader.get_event()  # document end
+    if not loader.check_event(yaml.StreamEndEvent):
+        raise yaml.composer.ComposerError("expected a single document in the stream",
+                                          document.start_mark, "but found another document",
+                                          loader.get_event().start_mark)
+    loader.get_event()
+    return root
+
+
+@cache
+def streaming_loader(base: type) -> type:
+    """``base`` (a safe loader class) with PyYAML's own composer, whose steps
+    :func:`compose_listing` drives one node at a time (libyaml's composes a whole document in
+    one call); the events still come from ``base``'s parser."""
+    from yaml.composer import Composer
+
+    if issubclass(base, Composer):
+        return base
+
+    class Streaming(Composer, base):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: Any) -> None:
+            base.__init__(self, stream)
+            Composer.__init__(self)
+
+    return Streaming

@@ -127,6 +127,50 @@ def test_alias_bomb_is_refused_before_it_is_walked(tmp_path):
                               "(an alias bomb?)")
 
 
+def test_an_alias_bomb_spread_over_the_target_list_is_refused(tmp_path):
+    # each target is read as soon as it is composed: the expansion still counts them all
+    items = "".join(f"  - {{name: t{i}, kind: facts, labels: *e}}\n" for i in range(2))
+    path = write(tmp_path, BOMB.split("f: &f")[0] + "targets:\n" + items)
+    assert error_of(path).endswith("refused: YAML aliases expand to more than 100000 values "
+                                   "(an alias bomb?)")
+
+
+def test_the_target_list_reads_as_pyyaml_reads_the_whole_document(tmp_path):
+    import yaml
+
+    from auditor.config import _document
+
+    text = ("version: 1\n"
+            "targets:\n"
+            "  - &one {name: a, kind: facts, labels: &l {team: t}}\n"
+            "  - <<: *one\n"
+            "    name: b\n"
+            "  - {name: c, kind: facts, labels: *l, when: 2026-01-02, n: 0x1f, off: no}\n"
+            "settings: {jobs: 2}\n"
+            "targets:\n"  # a repeated key: the last one counts, as in PyYAML
+            "  - *one\n"
+            "  - {name: d, kind: facts}\n")
+    data, _, lines = _document(write(tmp_path, text))
+    assert data == yaml.load(text, Loader=yaml.SafeLoader)
+    assert lines[("targets", 1, "name")] == 10 and lines[("settings", "jobs")] == 7
+
+
+def test_a_long_target_list_is_not_held_as_a_document(tmp_path):
+    import yaml
+
+    from auditor.config import _document
+    from auditor.yamlload import safe_loader
+    from tests.support import traced_peak
+
+    text = "targets:\n" + "".join(
+        f"  - {{name: repo-{i:05d}, kind: git, path: /srv/git/repo-{i:05d}.git, "
+        f"labels: {{team: team-{i % 20:02d}}}}}\n" for i in range(3000))
+    path = write(tmp_path, text)
+    whole = traced_peak(lambda: yaml.compose(text, Loader=safe_loader()))
+    streamed = traced_peak(lambda: _document(path))
+    assert streamed < whole * 3 / 4, (streamed >> 10, whole >> 10)  # was 4/3 held whole
+
+
 def test_a_node_inside_itself_and_deep_nesting_are_refused(tmp_path):
     assert "refused" in error_of(write(tmp_path, "targets: &t [*t]\n"))
     assert error_of(write(tmp_path, "targets: " + "[" * 5000 + "]" * 5000 + "\n")).endswith(
