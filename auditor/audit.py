@@ -159,14 +159,24 @@ def collect(
         sink.add(TargetFacts(by_name[u.target], index[u.target], None, unobserved=[u]))
     keys: set[str] = set()
 
+    infos: dict[str, ProbeInfo] = {}
+    #: the strings a timing repeats for every target, held once (a worker's come as copies)
+    words = {w: w for w in ("ok", "error", *(p.kind for _, p in pairs))}
+
     def first(out: Outcome) -> None:
         keys.update(links.referenced_keys(out.evidence))
         stats.evidence += len(out.evidence)
         stats.unobserved += len(out.unobserved)
         if out.failed:
             failed.add(out.target.name)
-        sink.add(TargetFacts(out.target, index[out.target.name], ProbeInfo.of(out.probe),
-                             out.evidence, out.unobserved, [out.timing], out.holdings))
+        target = by_name[out.target.name]  # the configuration's, not a copy a worker sent back
+        info = infos.get(out.probe.kind)
+        if info is None:
+            info = infos[out.probe.kind] = ProbeInfo.of(out.probe)
+        timing = {k: words.get(v, v) if isinstance(v, str) else v for k, v in out.timing.items()}
+        timing["target"] = target.name
+        sink.add(TargetFacts(target, index[target.name], info, out.evidence, out.unobserved,
+                             [timing], out.holdings))
 
     stats.executor = run_probes(pairs, cache_dir=cache_dir, policy=config.policy, jobs=jobs,
                default_timeout=config.settings.timeout, on_done=on_done, now=now,
@@ -234,17 +244,22 @@ def assess(
     observes = {f.target.kind: f.probe.observes for f in heads if f.probe and f.probe.observes}
     projects = {t.name for t in targets if t.kind in project_kinds}
 
-    # First pass: the platform sources' evidence, and what links can reach of the projects'.
+    # First pass: the platform sources' evidence, what the projects' refers to, and then
+    # of the projects' evidence something may refer to, what is referred to.
     on_platform: dict[str, list[Evidence]] = {}
     linking: list[Evidence] = []
     for t in targets:
         if t.name in projects:
-            linking += collected.linking(t.name)
+            linking += collected.refers(t.name)
         else:
             on_platform[t.name] = collected.evidence(t.name)
     keys = links.referenced_keys(chain(*on_platform.values(), linking))
     found: dict[str, list[Evidence]] = defaultdict(list)
     if keys:  # keys already resolved in their own shard give the same ids: deduplicated
+        wanted = set(keys)
+        for t in targets:
+            if t.name in projects:
+                linking += links.referred(collected.referable(t.name), wanted)
         index = KeyIndex(keys)
         for h in (held if held is not None else collected.holdings()):
             if h.target not in failed:

@@ -48,11 +48,23 @@ def _keys(ev: Evidence, attr: str) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def reaches(ev: Evidence) -> bool:
-    """Whether links can reach this evidence: it refers to something, is referred to, or
-    belongs to an origin (an experiment) that follows its runs."""
+def refers(ev: Evidence) -> bool:
+    """Whether this evidence refers to something (``links_to``) or belongs to an origin (an
+    experiment) that follows its runs: links start from it, whatever else was collected."""
     attrs = ev.attributes
-    return "links_to" in attrs or "link_keys" in attrs or "origin" in attrs
+    return "links_to" in attrs or "origin" in attrs
+
+
+def referable(ev: Evidence) -> bool:
+    """Whether something may refer to this evidence (``link_keys``: a commit, an image). Only
+    those that something does refer to matter: see :func:`referred`."""
+    return "link_keys" in ev.attributes and not refers(ev)
+
+
+def referred(evidence: Iterable[Evidence], keys: set[str]) -> list[Evidence]:
+    """The evidence holding one of ``keys`` (the keys referred to): the rest can be in no
+    link, so a fleet's commits are not all held to find the few its runs cite."""
+    return [ev for ev in evidence if any(k in keys for k in _keys(ev, "link_keys"))]
 
 
 def referenced_keys(evidence: Iterable[Evidence], prefix: str = "") -> list[str]:

@@ -11,7 +11,7 @@ placements; a team or organisation with no project at all is judged on pooled ev
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.evidence import Evidence
@@ -57,11 +57,38 @@ class Reach:
         return self.own | self.platform
 
 
+class Projects(Mapping[str, Reach]):
+    """Each project's reach by name, made when it is asked for: what it is made of (the
+    project's team, the platform sources each team inherits, what links attribute to it) is
+    held, not a reach per project of a fleet."""
+
+    def __init__(self, team_of: dict[str, str | None], inherited: dict[str | None, frozenset[str]],
+                 attributed: dict[str, set[str]]):
+        self._team_of = team_of
+        self._inherited = inherited
+        self._attributed = attributed
+
+    def __getitem__(self, name: str) -> Reach:
+        team = self._team_of[name]
+        attributed = self._attributed.get(name)
+        return Reach(Scope("target", name), frozenset({name}), self._inherited[team],
+                     frozenset(attributed) if attributed else NONE)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._team_of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._team_of)
+
+    def __len__(self) -> int:
+        return len(self._team_of)
+
+
 @dataclass(frozen=True)
 class Subjects:
     """Everything judged in one audit and the evidence each one reaches (see :func:`plan`)."""
 
-    projects: dict[str, Reach]             # project target name → reach
+    projects: Projects                     # project target name → reach
     teams: dict[str, list[str]]            # team → its project names (may be empty)
     pooled: dict[Scope, Reach]             # teams/organisation with no project: pooled reach
     sources: dict[str, Scope]              # platform target → the scope it serves
@@ -81,13 +108,10 @@ def plan(targets: Sequence[Target], project_kinds: Iterable[str], evidence: Sequ
     project_names = {t.name for t in projects}
     attributed = attribute(project_names, evidence, links)
 
-    reach: dict[str, Reach] = {}
     inherited: dict[str | None, frozenset[str]] = {}  # one set per team, not per project
     for p in projects:
         if p.team not in inherited:
             inherited[p.team] = frozenset(s.name for s in platform if s.team is None or s.team == p.team)
-        reach[p.name] = Reach(Scope("target", p.name), frozenset({p.name}), inherited[p.team],
-                              frozenset(attributed[p.name]) if p.name in attributed else NONE)
 
     teams: dict[str, list[str]] = defaultdict(list)
     for t in targets:
@@ -105,7 +129,7 @@ def plan(targets: Sequence[Target], project_kinds: Iterable[str], evidence: Sequ
     if not projects:
         pooled[ORG] = Reach(ORG, frozenset(t.name for t in targets), frozenset())
     return Subjects(
-        projects=reach,
+        projects=Projects({p.name: p.team for p in projects}, inherited, attributed),
         teams={k: sorted(v) for k, v in sorted(teams.items())},
         pooled=pooled,
         sources={s.name: serves(s) for s in platform},

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import Evidence, Holdings, Unobserved
-from auditor.links import reaches
+from auditor.links import referable, refers
 from auditor.scratch import scratch_db
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ class FactSpool:
 
     def __init__(self) -> None:
         self._db = scratch_db("CREATE TABLE body (name TEXT PRIMARY KEY, evidence BLOB NOT NULL, "
-                              "linking BLOB NOT NULL, holdings BLOB NOT NULL);")
+                              "refers BLOB NOT NULL, referable BLOB NOT NULL, "
+                              "holdings BLOB NOT NULL);")
         #: each target's facts without its evidence and holdings, by name
         self.heads: dict[str, TargetFacts] = {}
 
@@ -58,10 +59,15 @@ class FactSpool:
         """One target's evidence, read back."""
         return self._read("evidence", target)
 
-    def linking(self, target: str) -> list[Evidence]:
-        """The part of one target's evidence links can reach (:func:`auditor.links.reaches`),
+    def refers(self, target: str) -> list[Evidence]:
+        """The part of one target's evidence links start from (:func:`auditor.links.refers`),
         read back without the rest."""
-        return self._read("linking", target)
+        return self._read("refers", target)
+
+    def referable(self, target: str) -> list[Evidence]:
+        """The part of one target's evidence something may refer to
+        (:func:`auditor.links.referable`), read back without the rest."""
+        return self._read("referable", target)
 
     def holdings(self) -> Iterator[Holdings]:
         """What every target holds, read back a target at a time."""
@@ -72,9 +78,9 @@ class FactSpool:
         return len(self.heads)
 
     def _put(self, name: str, evidence: list[Evidence], holdings: list[Holdings]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?, ?, ?)",
-                         (name, _pickled(evidence), _pickled([ev for ev in evidence if reaches(ev)]),
-                          _pickled(holdings)))
+        self._db.execute("INSERT OR REPLACE INTO body VALUES (?, ?, ?, ?, ?)",
+                         (name, _pickled(evidence), _pickled([ev for ev in evidence if refers(ev)]),
+                          _pickled([ev for ev in evidence if referable(ev)]), _pickled(holdings)))
 
     def _read(self, column: str, name: str) -> list[Any]:
         row = self._db.execute(f"SELECT {column} FROM body WHERE name = ?", (name,)).fetchone()

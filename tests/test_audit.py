@@ -54,6 +54,45 @@ def test_judging_a_target_at_a_time_is_judging_everything_at_once() -> None:
     assert [e["target"] for e in doc["evidence"]] == sorted(e["target"] for e in doc["evidence"])
 
 
+def test_links_resolve_as_over_the_whole_fleet_reading_only_what_is_referred_to() -> None:
+    """A tracking server's runs cite some repositories' commits, and some repositories deploy
+    an image another builds: every link is found, though the commits and images nobody
+    refers to are never read into the links pass."""
+    spool = FactSpool()
+    everything = []
+
+    def add(target: Target, index: int, project: bool, evidence: list[Evidence]) -> None:
+        everything.extend(evidence)
+        spool.add(TargetFacts(target, index, ProbeInfo(project=project), evidence, [],
+                              [{"target": target.name, "probe": target.kind, "seconds": 0.1,
+                                "evidence": len(evidence), "status": "ok"}]))
+
+    def ev(target: str, signal: str, **attributes: object) -> Evidence:
+        return Evidence(signal=signal, strength=Strength.CONFIGURED, target=target,
+                        locator=f"{target}#{signal}", attributes=attributes)
+
+    for i in range(30):
+        name = f"repo-{i:02d}"
+        evidence = [ev(name, "vcs.repository", link_keys=[f"commit:{i:040x}"]),
+                    ev(name, "image.versioned", link_keys=[f"image:reg/model-{i}"])]
+        if i % 5 == 0:
+            evidence.append(ev(name, "serving.deployment", links_to=[f"image:reg/model-{i + 1}"]))
+        add(Target(name, "git", {"team": "red" if i % 2 else "blue"}), i, True, evidence)
+    runs = [ev("tracking", "experiments.tracking_server", origin="exp-1",
+               links_to=[f"commit:{i:040x}" for i in range(0, 30, 3)] + [f"commit:{99:040x}"])]
+    add(Target("tracking", "mlflow"), 30, False, runs)
+
+    doc = audit.assess(spool, now=NOW, frameworks=["seven_stages"])
+    expected = links.resolve(everything)
+    assert list(doc["links"]) == [link.to_dict() for link in expected]
+    assert len(expected) == 10 + 6  # ten cited commits, six deployed images
+    at_once = assess_capabilities(catalog.capabilities(), [f.target for f in spool.collected()],
+                                  everything, [], expected, today=NOW.date())
+    assert list(doc["placements"]) == place(SEVEN, at_once)
+    assert [s["linked_projects"] for s in doc["sources"]] == [
+        [f"repo-{i:02d}" for i in range(0, 30, 3)]]
+
+
 def test_assess_holds_one_targets_evidence_at_a_time() -> None:
     spool = _fleet(300, bulk=8000)  # about 10 MB of evidence
 
