@@ -244,32 +244,8 @@ def assess(
     observes = {f.target.kind: f.probe.observes for f in heads if f.probe and f.probe.observes}
     projects = {t.name for t in targets if t.kind in project_kinds}
 
-    # First pass: the platform sources' evidence, what the projects' refers to, and then
-    # of the projects' evidence something may refer to, what is referred to.
-    on_platform: dict[str, list[Evidence]] = {}
-    linking: list[Evidence] = []
-    for t in targets:
-        if t.name in projects:
-            linking += collected.refers(t.name)
-        else:
-            on_platform[t.name] = collected.evidence(t.name)
-    keys = links.referenced_keys(chain(*on_platform.values(), linking))
-    found: dict[str, list[Evidence]] = defaultdict(list)
-    if keys:  # keys already resolved in their own shard give the same ids: deduplicated
-        wanted = set(keys)
-        for t in targets:
-            if t.name in projects:
-                linking += links.referred(collected.referable(t.name), wanted)
-        index = KeyIndex(keys)
-        for h in (held if held is not None else collected.holdings()):
-            if h.target not in failed:
-                for ev in h.resolve(index):
-                    found[ev.target].append(ev)
-    for name, evs in found.items():
-        if name in on_platform:
-            on_platform[name] = on_platform[name] + evs
-        else:
-            linking += evs
+    # First pass: the platform sources' evidence, and what links need of the projects'.
+    on_platform, linking, found = _first_pass(collected, targets, projects, failed, held)
     on_platform = {name: _dedupe(evs) for name, evs in on_platform.items()}
     platform_evidence = [ev for evs in on_platform.values() for ev in evs]
     resolved = links.resolve(_dedupe(platform_evidence + linking))
@@ -344,6 +320,40 @@ def assess(
     doc["changes"] = output.changes(previous, doc)
     doc["run"]["duration_seconds"] = round(time.monotonic() - t0, 3)
     return doc
+
+
+def _first_pass(collected: FactSpool, targets: Sequence[Target], projects: set[str],
+                failed: set[str], held: Iterable[Holdings] | None,
+                ) -> tuple[dict[str, list[Evidence]], list[Evidence], dict[str, list[Evidence]]]:
+    """What links are made of: every platform source's evidence (by target), the projects'
+    evidence that refers to something or is referred to, and what targets hold that is
+    referred to (by target). A project's evidence nobody refers to (a fleet's commits and
+    images) is read a target at a time and let go; only the keys referred to are held."""
+    on_platform: dict[str, list[Evidence]] = {}
+    linking: list[Evidence] = []
+    for t in targets:
+        if t.name in projects:
+            linking += collected.refers(t.name)
+        else:
+            on_platform[t.name] = collected.evidence(t.name)
+    keys = links.referenced_keys(chain(*on_platform.values(), linking))
+    found: dict[str, list[Evidence]] = defaultdict(list)
+    if keys:  # keys already resolved in their own shard give the same ids: deduplicated
+        wanted = set(keys)
+        for t in targets:
+            if t.name in projects:
+                linking += links.referred(collected.referable(t.name), wanted)
+        index = KeyIndex(keys)
+        for h in (held if held is not None else collected.holdings()):
+            if h.target not in failed:
+                for ev in h.resolve(index):
+                    found[ev.target].append(ev)
+    for name, evs in found.items():
+        if name in on_platform:
+            on_platform[name] = on_platform[name] + evs
+        else:
+            linking += evs
+    return on_platform, linking, found
 
 
 def run_audit(

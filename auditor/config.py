@@ -266,10 +266,14 @@ def _expand_env(value: Any, file: str = "", lines: dict | None = None, loc: tupl
                                   f"{name} is not set (set it, or write ${{{name}:-default}})")
             return env
         return _VAR.sub(expand, value)
+    # a container is copied only when something in it was expanded: a fleet's target list
+    # is not held twice for the few values that name a variable
     if isinstance(value, dict):
-        return {k: _expand_env(v, file, lines, (*loc, k)) for k, v in value.items()}
+        expanded = {k: _expand_env(v, file, lines, (*loc, k)) for k, v in value.items()}
+        return value if all(expanded[k] is v for k, v in value.items()) else expanded
     if isinstance(value, list):
-        return [_expand_env(v, file, lines, (*loc, i)) for i, v in enumerate(value)]
+        items = [_expand_env(v, file, lines, (*loc, i)) for i, v in enumerate(value)]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
@@ -356,12 +360,18 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
     def target(index: int, node: yaml.Node) -> None:
         """One item of ``targets``, constructed as soon as it is read (see compose_listing)."""
         nonlocal expanded
-        if index == 0:
-            targets.clear()  # a second ``targets:`` key replaces the first, as in PyYAML
+        if index == 0 and targets:  # a second ``targets:`` key replaces the first, as in PyYAML
+            targets.clear()
+            for key in [k for k in lines if len(k) > 1 and k[0] == "targets"]:
+                del lines[key]
         expanded += _expanded_size(node, MAX_EXPANDED_NODES - expanded)
         if expanded > MAX_EXPANDED_NODES:
             raise bomb
-        _line_index(node, ("targets", index), lines)
+        item: dict[tuple, int] = {}
+        _line_index(node, ("targets", index), item)
+        # a key on its parent's line is found through the parent (see _where): a target
+        # written on one line keeps one entry, not one per key
+        lines.update((k, n) for k, n in item.items() if len(k) == 2 or item.get(k[:-1]) != n)
         targets.append(loader.construct_document(node))
 
     try:

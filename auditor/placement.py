@@ -15,7 +15,7 @@ the scope has no project at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.catalog import Framework, Stage
 from auditor.engine import MET, UNKNOWN, Assessed, CapabilityResult
@@ -128,14 +128,15 @@ def ladder(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult]
 
 
 def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult],
-            all_members: list[dict[str, Any]], failed: set[str], strict: bool) -> dict[str, Any]:
+            all_members: list[Member], failed: set[str], strict: bool) -> dict[str, Any]:
     # A project whose source could not be read at all is not placed at 0 on ignorance: it is
     # left out of the median and named (unless nothing else is left).
-    members = [m for m in all_members
-               if not (m["scope"]["kind"] == "target" and m["scope"]["name"] in failed)]
-    members = members or all_members
-    stage_no = median_low([m["stage"] for m in members])
-    strict_no = median_low([m["strict_stage"] for m in members])
+    members = [m for m in all_members if not (m.kind == "target" and m.name in failed)]
+    left_out = sorted(m.name for m in all_members if m.kind == "target" and m.name in failed)
+    if not members:
+        members, left_out = all_members, []
+    stage_no = median_low([m.stage for m in members])
+    strict_no = median_low([m.strict_stage for m in members])
     next_stage = next((s for s in framework.stages if s.number > stage_no), None)
     # what some member lacks; unknown for every member that lacks it is unsettled, not a blocker
     lacking = {c for c in (next_stage.all_requirements() if next_stage else ())
@@ -145,31 +146,43 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
     # observe), not the first member's
     assumed: dict[str, dict[str, Any]] = {}
     for m in members:
-        for a in m["assumed"]:
+        for capability, stage in m.assumed:
             entry = assumed.setdefault(
-                a["capability"], {**_assumption(caps[a["capability"]], a["stage"]), "members": []})
-            entry["members"].append(m["scope"]["name"])
-    lowest = min(members, key=lambda m: (m["stage"], m["scope"]["kind"], m["scope"]["name"]))
+                capability, {**_assumption(caps[capability], stage), "members": []})
+            entry["members"].append(m.name)
+    lowest = min(members, key=lambda m: (m.stage, m.kind, m.name))
     distribution = {str(n): 0 for n in range(framework.stages[-1].number + 1)}
     for m in members:
-        distribution[str(m["stage"])] += 1
+        distribution[str(m.stage)] += 1
     out |= {
         "strict_stage": strict_no,
         "provisional": strict_no < stage_no,
         "assumed": sorted(assumed.values(), key=lambda a: (a["stage"], a["capability"])),
-        "members": [{"scope": m["scope"], "stage": m["stage"], "provisional": m["provisional"]}
-                    for m in members],
+        "members": [{"scope": {"kind": m.kind, "name": m.name}, "stage": m.stage,
+                     "provisional": m.provisional} for m in members],
         "distribution": distribution,
-        "lowest": {"scope": lowest["scope"], "stage": lowest["stage"]},
-        "not_observed": sorted(m["scope"]["name"] for m in all_members if m not in members),
+        "lowest": {"scope": {"kind": lowest.kind, "name": lowest.name}, "stage": lowest.stage},
+        "not_observed": left_out,
     }
     return out
 
 
-def _member(p: dict[str, Any]) -> dict[str, Any]:
-    """What a roll-up needs of a member's placement (a project's full placement is written as
-    soon as it is made; a fleet's are never all held)."""
-    return {k: p[k] for k in ("scope", "stage", "strict_stage", "provisional", "assumed")}
+class Member(NamedTuple):
+    """What a roll-up needs of a member's placement: a project's full placement is written as
+    soon as it is made, and a fleet's are never all held (nor a dict each: this is a tuple
+    of values the placement already holds)."""
+
+    kind: str
+    name: str
+    stage: int
+    strict_stage: int
+    provisional: bool
+    assumed: tuple[tuple[str, int], ...]  # (capability, its stage) of each assumption
+
+    @classmethod
+    def of(cls, p: dict[str, Any]) -> Member:
+        return cls(p["scope"]["kind"], p["scope"]["name"], p["stage"], p["strict_stage"],
+                   p["provisional"], tuple((a["capability"], a["stage"]) for a in p["assumed"]))
 
 
 class Placer:
@@ -183,7 +196,7 @@ class Placer:
         self.subjects = subjects
         self.strict = strict
         self.failed = set(failed)
-        self.members: list[dict[str, dict[str, Any]]] = [{} for _ in frameworks]
+        self.members: list[dict[str, Member]] = [{} for _ in frameworks]
 
     def project(self, name: str, results: Sequence[CapabilityResult]) -> list[dict[str, Any]]:
         """The project's placement on each framework, in the frameworks' order."""
@@ -191,7 +204,7 @@ class Placer:
         out = []
         for fw, members in zip(self.frameworks, self.members, strict=True):
             p = ladder(fw, Scope("target", name), caps, "project", self.strict)
-            members[name] = _member(p)
+            members[name] = Member.of(p)
             out.append(p)
         return out
 
@@ -205,12 +218,12 @@ class Placer:
         out = []
         for fw, projects in zip(self.frameworks, self.members, strict=True):
             placed = []
-            org_members: list[dict[str, Any]] = [projects[n] for n in subjects.teamless]
+            org_members: list[Member] = [projects[n] for n in subjects.teamless]
             for team, names in subjects.teams.items():
                 scope = Scope("team", team)
                 if names:
                     p = _rollup(fw, scope, by_scope[scope], [projects[n] for n in names], failed, strict)
-                    org_members.append(p)
+                    org_members.append(Member.of(p))
                 else:
                     p = ladder(fw, scope, by_scope[scope], "pooled", strict)
                 placed.append(p)

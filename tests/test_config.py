@@ -138,7 +138,7 @@ def test_an_alias_bomb_spread_over_the_target_list_is_refused(tmp_path):
 def test_the_target_list_reads_as_pyyaml_reads_the_whole_document(tmp_path):
     import yaml
 
-    from auditor.config import _document
+    from auditor.config import _document, _where
 
     text = ("version: 1\n"
             "targets:\n"
@@ -149,10 +149,15 @@ def test_the_target_list_reads_as_pyyaml_reads_the_whole_document(tmp_path):
             "settings: {jobs: 2}\n"
             "targets:\n"  # a repeated key: the last one counts, as in PyYAML
             "  - *one\n"
-            "  - {name: d, kind: facts}\n")
+            "  - name: d\n"
+            "    kind: facts\n")
     data, _, lines = _document(write(tmp_path, text))
     assert data == yaml.load(text, Loader=yaml.SafeLoader)
-    assert lines[("targets", 1, "name")] == 10 and lines[("settings", "jobs")] == 7
+    where = {loc: _where("f", lines, loc) for loc in [
+        ("targets", 0, "labels", "team"), ("targets", 1, "name"), ("targets", 1, "kind"),
+        ("settings", "jobs")]}
+    # an alias is found where its anchor's value is written
+    assert list(where.values()) == ["f:3", "f:10", "f:11", "f:7"]
 
 
 def test_a_long_target_list_is_not_held_as_a_document(tmp_path):
