@@ -18,6 +18,7 @@ def _template():
     from reports.templating import environment
 
     env = environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["names"] = view.names  # a fleet's tool is used by hundreds of targets
     env.filters["scope"] = lambda s: view.scope_plain(s).capitalize() if s["kind"] == "org" \
         else f"{s['kind'].title()} {s['name']}"
     env.filters["short"] = view.short_locator

@@ -15,6 +15,7 @@ def _template():
     env = environment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.filters["mark"] = lambda s: view.STATUS_MARK.get(s, s)
+    env.filters["names"] = view.names  # a fleet's tool is used by hundreds of targets
     env.filters["scope"] = view.scope_label
     env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
     return env.get_template("report.md.j2")

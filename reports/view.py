@@ -302,9 +302,19 @@ def tempo_combined(row: dict[str, Any]) -> str:
     return f"{_COMBINED.get(row.get('combined', ''), row.get('combined', ''))} {n} targets"
 
 
+def names(items: list[str]) -> str:
+    """The targets or teams a tool or version is seen in, as a report's cell says them: the
+    first ten and how many more (:func:`auditor.engine.names_text`); every name is in the
+    JSON report (``inventory``). A fleet's common tool is used by hundreds of repositories
+    (and by as many "teams" when they have no team label)."""
+    from auditor.engine import names_text
+
+    return names_text(items) if items else ""
+
+
 def versions_text(versions: list[dict[str, Any]]) -> str:
-    """'2.9.0 (retention), 3.1.0 (risk)'."""
-    return ", ".join(f"{v['version']} ({', '.join(v['teams'])})" for v in versions)
+    """'2.9.0 (retention), 3.1.0 (risk and search)'."""
+    return ", ".join(f"{v['version']} ({names(v['teams'])})" for v in versions)
 
 
 def settle_phrase(reason: str, settle_with: list[str], named: bool = True) -> str:

@@ -229,3 +229,25 @@ def test_every_report_gives_the_same_advice_with_the_right_article(tmp_path):
         assert " add a a" not in text and " add a o" not in text
     for text in reports:  # the console shows only what blocks a placement
         assert add_target(list(vowel[0])) in text
+
+
+def test_a_tool_a_fleet_shares_names_ten_of_its_targets_and_counts_the_rest(tmp_path):
+    """The inventory's cells would otherwise list hundreds of repositories (and as many
+    teams, when targets have no team label); the JSON report keeps every name."""
+    from reports.html import HtmlReport
+
+    targets = [build_target({"name": f"svc-{i:02d}", "kind": "facts", "facts": [
+        {"signal": "tool.experiment_tracking", "locator": f"git+file:///svc-{i:02d}@1#train.py:1",
+         "attributes": {"tool": "mlflow", "version": "2.16.0" if i % 3 else "2.9.0"}}]})
+        for i in range(25)]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    users = next(t["targets"] for t in doc["inventory"]["tools"] if t["tool"] == "mlflow")
+    assert users == [f"svc-{i:02d}" for i in range(25)]
+    md, html = MarkdownReport().render(doc), HtmlReport().render(doc)
+    row = next(line for line in md.splitlines() if line.startswith("| Experiment tracking | mlflow |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4] == f"{', '.join(users[:10])} and 15 more", cells
+    assert cells[3] == ", ".join(f"(target {u})" for u in users[:10]) + " and 15 more"
+    newer = [u for i, u in enumerate(users) if i % 3]
+    assert cells[2].startswith(f"2.16.0 ({', '.join(f'(target {u})' for u in newer[:10])} and 6 more), 2.9.0 (")
+    assert f"<td>{', '.join(users[:10])} and 15 more</td>" in html and "svc-09, svc-10" not in html
