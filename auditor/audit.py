@@ -54,7 +54,7 @@ class ProbeInfo:
         return cls(bool(getattr(probe, "project", False)), tuple(getattr(probe, "observes", ())))
 
 
-@dataclass
+@dataclass(slots=True)
 class TargetFacts:
     """One target's collected facts: what one evidence file holds.
 

@@ -65,7 +65,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """One thing to audit: its name, its kind (which probe reads it), labels (``team``) and the
     probe's validated settings."""

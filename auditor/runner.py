@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -244,8 +244,8 @@ def run_probes(
 ) -> RunResult:
     """Run ``work`` for every (target, probe) pair. ``holdings`` asks probes to yield what
     their targets hold (see :class:`~auditor.probe.ProbeContext`). With ``on_outcome``, each
-    task's outcome is handed over as soon as it finishes and not kept: the result then holds
-    timings only, so a fleet's evidence never sits in memory at once. ``executor``: where the
+    task's outcome is handed over as soon as it finishes and not kept (the result then holds
+    only where the work ran), so a fleet's evidence never sits in memory at once. ``executor``: where the
     work runs (see :mod:`auditor.executors`; ``auto`` picks processes or threads)."""
     from auditor import executors, redact, startup
 
@@ -260,7 +260,7 @@ def run_probes(
     for probe in {type(p): p for _, p in pairs}.values():
         prepare(probe)  # heavy imports, once, before any probe thread or worker starts
     startup.release_gc()  # start-up is over (the collector is held by the CLI until now)
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, Outcome | None] = {}
 
     def done(index: int, out: Outcome) -> None:
         if index in outcomes:
@@ -269,8 +269,9 @@ def run_probes(
             on_done(out)
         if on_outcome is not None:
             on_outcome(out)
-            out = replace(out, evidence=[], unobserved=[], holdings=[])
-        outcomes[index] = out
+            outcomes[index] = None  # handed over: only that it came is kept
+        else:
+            outcomes[index] = out
 
     with stop_on_signals():
         if where == "threads":
@@ -289,6 +290,8 @@ def run_probes(
     result = RunResult(executor=where)
     for i in range(len(runs)):  # in the order given, whatever order they finished in
         out = outcomes[i]
+        if out is None:
+            continue
         result.evidence += out.evidence
         result.unobserved += out.unobserved
         result.holdings += out.holdings
