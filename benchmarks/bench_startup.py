@@ -10,8 +10,9 @@
 
 Run: python benchmarks/bench_startup.py [--runs 7] [--baseline /path/to/other/checkout]
 
-Every command runs in this one process tree, interleaved run by run (so the machine's load
-falls on all of them alike), and medians are reported with their ratio to the reference.
+Every command runs in this one process tree, interleaved run by run in an order shuffled
+each run (so the machine's load, and whatever a position in the run costs, falls on all of
+them alike), and medians are reported with their ratio to the reference.
 ``--baseline`` measures the same commands with another checkout's packages first on
 ``PYTHONPATH`` in the same loop: before/after figures from one run.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -153,15 +155,24 @@ def main() -> None:
         times: dict[tuple[str, str], list[float]] = {}
         reference: list[float] = []
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
-              f"{os.getloadavg()[0]:.1f}; {runs} runs each, interleaved")
+              f"{os.getloadavg()[0]:.1f}; {runs} runs each, interleaved in a shuffled order")
         print(f"bytecode precompiled (python -m compileall) in {', '.join(PACKAGES)}, and the "
               f"parsed catalog cached (python -m auditor.catalog, where the tree has it), of: "
               f"{', '.join(str(tree) for _, tree in trees)}")
+        # each run measures every command once, in an order shuffled run by run: measured in
+        # a fixed order, the first after `python -c pass` came out some 15 ms slower than
+        # the same command later in the run (a position, not a tree, was being measured)
+        order = random.Random(14)
+        jobs = [(None, "python -c pass", [py, "-c", "pass"])] + [
+            (label, name, cmd) for label, _ in trees for name, cmd in commands.items()]
         for _ in range(runs):
-            reference.append(timed([py, "-c", "pass"], bare, tmp))
-            for label, tree in trees:
-                for name, cmd in commands.items():
-                    times.setdefault((label, name), []).append(timed(cmd, env_for(tree), tmp))
+            for label, name, cmd in order.sample(jobs, len(jobs)):
+                if label is None:
+                    reference.append(timed(cmd, bare, tmp))
+                else:
+                    times.setdefault((label, name), []).append(
+                        timed(cmd, env_for(dict(trees)[label]), tmp))
+        times = {(label, name): times[(label, name)] for label, _ in trees for name in commands}
         ref = statistics.median(reference)
         ref_cpu = cpu([py, "-c", "pass"], bare)
         tree_of = dict(trees)
@@ -197,9 +208,13 @@ def main() -> None:
         bt: dict[str, list[float]] = {}
         greps: list[float] = []
         for _ in range(args.big_runs):
-            greps.append(timed(grep, bare, tmp))
-            for label, tree in trees:
-                bt.setdefault(label, []).append(timed(audit(big, f"ob-{label}", "json"), env_for(tree), tmp))
+            for label in order.sample([None, *(label for label, _ in trees)], len(trees) + 1):
+                if label is None:
+                    greps.append(timed(grep, bare, tmp))
+                else:
+                    bt.setdefault(label, []).append(
+                        timed(audit(big, f"ob-{label}", "json"), env_for(dict(trees)[label]), tmp))
+        bt = {label: bt[label] for label, _ in trees}
         g = statistics.median(greps)
         g_cpu = cpu(grep, bare)
         print(f"{'git grep -c import HEAD':32} {'':10} {g:9.3f} {'1.0':>17} {g_cpu:7.3f} {1:8.1f}")
