@@ -14,12 +14,14 @@ was measured, so a team's numbers add up:
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from auditor.engine import CITE_LIMIT, Smallest
 from auditor.evidence import Evidence
 from auditor.probe import Target
 from auditor.reach import ORG, Scope
@@ -35,7 +37,7 @@ COMBINE: dict[str, str] = {
     "active_authors": "distinct",
 }
 
-_FUNCS: dict[str, Callable[[list[float]], float]] = {
+_FUNCS: dict[str, Callable[[Sequence[float]], float]] = {
     "sum": sum, "most_recent": min, "oldest": max, "median": median,
 }
 
@@ -96,10 +98,12 @@ class _Combined:
     def __init__(self, metric: str, unit: str):
         self.unit = unit  # the first target's, by name
         self.how = _combine(metric, unit)
-        self.values: list[float] = []          # each target's own figure
+        self.values = array("d")               # each target's own figure, 8 bytes each
         self.identities: set[str] | None = set()
         self.windows: set[int] = set()
-        self.ids: list[str] = []
+        # the evidence cited, as a capability result cites it: the first CITE_LIMIT ids
+        # (a team's or the organisation's row stands for every target's figure)
+        self.ids = Smallest(CITE_LIMIT)
         self.lower_bound = False
         self.targets = 0
 
@@ -113,7 +117,8 @@ class _Combined:
         else:
             self.identities |= fig.identities
         self.windows |= fig.windows
-        self.ids += fig.ids
+        for i in fig.ids:
+            self.ids.add(i)
         self.lower_bound |= fig.lower_bound
         self.targets += 1
 
@@ -129,7 +134,7 @@ class _Combined:
             "scope": scope.to_dict(), "metric": metric, "value": _number(value),
             "unit": self.unit, "combined": how, "targets": self.targets,
             "window_days": windows[0] if len(windows) == 1 else None,
-            "evidence": sorted(self.ids),
+            "evidence": list(self.ids.values),
         }
         if self.lower_bound:
             row["lower_bound"] = True

@@ -7,6 +7,9 @@ smallest and largest, and the count at which it would reach 200 MB).
     python benchmarks/bench_fleet.py [--sizes 10,100,1000] [--variants j1,j2,j2t,dask]
                                      [--runs 3] [--baseline /path/to/other/tree]
 
+A size ``2000x4`` audits 2,000 generated repositories each listed four times under other
+names (8,000 targets): memory at fleet sizes whose repositories would take long to generate.
+
 Each repository (20-200 files) is generated with ``git fast-import``: Python modules,
 notebooks, one of several CI systems (GitHub Actions, GitLab CI, Jenkins, none), a
 Dockerfile or not, requirements, Kubernetes manifests, docs and data, in three commits;
@@ -154,12 +157,22 @@ def generate_fleet(root: Path, count: int) -> tuple[list[Path], int]:
     return repos, files
 
 
-def write_config(path: Path, repos: list[Path]) -> None:
+def write_config(path: Path, repos: list[Path], times: int = 1) -> None:
+    """The fleet's audit.yaml; ``times`` > 1 lists every repository that many times under
+    other names (``repo-0001-2``): a fleet of that many targets without generating them."""
     lines = ["version: 1", "targets:"]
-    for p in repos:
-        name = p.name.removesuffix(".git")
-        lines.append(f"  - {{name: {name}, kind: git, path: '{p}', labels: {{team: {p.parent.name}}}}}")
+    for k in range(times):
+        for p in repos:
+            name = p.name.removesuffix(".git") + (f"-{k}" if times > 1 else "")
+            lines.append(f"  - {{name: {name}, kind: git, path: '{p}', labels: {{team: {p.parent.name}}}}}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def size_spec(text: str) -> tuple[int, int]:
+    """``1000`` (a thousand repositories) or ``2000x4`` (two thousand, each listed four times:
+    8,000 targets)."""
+    repos, _, times = text.partition("x")
+    return int(repos), int(times or 1)
 
 
 #: runs the CLI and records this process's own peak RSS (the audit, without its git children)
@@ -302,7 +315,8 @@ def main() -> None:
                         help="another checkout to measure in the same loop (repeatable)")
     parser.add_argument("--keep", type=Path, default=None, help="generate (or reuse) fleets here")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    specs = [size_spec(s) for s in args.sizes.split(",")]
+    sizes = [repos * times for repos, times in specs]
     variants = [v for v in args.variants.split(",") if v]
     trees: list[tuple[str, Path]] = [("this tree", ROOT)]
     trees += [(b.resolve().name[:10], b.resolve()) for b in args.baseline]
@@ -313,8 +327,8 @@ def main() -> None:
     try:
         with contextlib.ExitStack() as stack:
             address = stack.enter_context(dask_cluster(tmp, ROOT)) if "dask" in variants else ""
-            for size in sizes:
-                rows += measure_size(size, base, tmp, trees, variants, args.runs, address)
+            for repos, times in specs:
+                rows += measure_size(repos, base, tmp, trees, variants, args.runs, address, times)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(rows, sizes, args.runs)
@@ -326,7 +340,7 @@ def main() -> None:
 
 
 def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]],
-                 variants: list[str], runs: int, address: str) -> list[dict]:
+                 variants: list[str], runs: int, address: str, times: int = 1) -> list[dict]:
     root = base / f"fleet-{size}"
     marker = root / ".generated"
     t = time.perf_counter()
@@ -336,10 +350,11 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
         marker.write_text(json.dumps({"files": files}))
     files = json.loads(marker.read_text())["files"]
     repos = sorted(p for p in root.glob("team-*/repo-*"))
-    config = tmp / f"fleet-{size}.yaml"
-    write_config(config, repos)
+    config = tmp / f"fleet-{size}x{times}.yaml"
+    write_config(config, repos, times)
     print(f"\n{size} repositories, {files} files ({files / size:.0f} per repository), "
-          f"ready in {time.perf_counter() - t:.1f}s")
+          f"ready in {time.perf_counter() - t:.1f}s"
+          + (f"; each listed {times} times: {size * times} targets" if times > 1 else ""))
     secs, found = discovery_seconds(root, ROOT, tmp)
     print(f"  discovery of the folder: {found} targets in {secs:.3f}s "
           f"({secs / max(found, 1) * 1000:.2f} ms per repository)")
@@ -353,7 +368,7 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
                 options = ["--executor", address] if v == "dask" else VARIANTS[v][1]
                 rss_file = tmp / "rss.json"
                 rss_file.unlink(missing_ok=True)
-                out = tmp / f"out-{size}-{n}-{v}"
+                out = tmp / f"out-{size}x{times}-{n}-{v}"
                 cmd = [sys.executable, "-c", WRAPPER, "audit", "--config", str(config), *options,
                        "--no-history", "-q", "-o", str(out), "--cache-dir", str(tmp / "cache"),
                        "-f", "json"]
@@ -366,9 +381,9 @@ def measure_size(size: int, base: Path, tmp: Path, trees: list[tuple[str, Path]]
     rows = []
     for (label, v), measured in results.items():
         wall = statistics.median(r["wall"] for r in measured)
-        row = {"tree": label, "repos": size, "variant": v, "wall": wall,
+        row = {"tree": label, "repos": size * times, "variant": v, "wall": wall,
                "cpu": statistics.median(r["cpu"] for r in measured),
-               "per_target_ms": wall / size * 1000,
+               "per_target_ms": wall / (size * times) * 1000,
                "self_rss_mb": max(r["self_maxrss_mb"] for r in measured),
                "tree_rss_mb": max(r["tree_maxrss_mb"] for r in measured),
                "temp_mb": max(r["temp_mb"] for r in measured)}

@@ -71,3 +71,18 @@ def test_one_person_committing_to_two_real_repositories_is_one_author(tmp_path):
     assert "ada@example.com" not in str(doc)  # people are counted, not named
     md = __import__("reports.markdown", fromlist=["MarkdownReport"]).MarkdownReport().render(doc)
     assert "| Team `core` | active_authors | 1 | count | last 90 days | distinct people across 2 targets |" in md
+
+
+def test_a_fleets_row_cites_its_first_25_figures_and_counts_its_targets(tmp_path):
+    """A team's or the organisation's row stands for every target's figure: it cites the
+    first 25 evidence ids, as a capability result does, and says how many targets it
+    combines; the median is still over all of them."""
+    targets = [_target(f"svc-{i:02d}", "core", ("tempo.promotion_lead_time_days",
+                                                 {"value": i, "unit": "days"})) for i in range(40)]
+    doc = run_audit(AuditConfig(targets=targets), cache_dir=tmp_path)
+    own = sorted(i for r in doc["tempo"] if r["scope"]["kind"] == "target" for i in r["evidence"])
+    assert len(own) == 40
+    for scope in (TEAM, {"kind": "org", "name": "organisation"}):
+        r = row(doc, scope, "promotion_lead_time_days")
+        assert (r["value"], r["combined"], r["targets"]) == (19.5, "median", 40)
+        assert r["evidence"] == own[:25]
