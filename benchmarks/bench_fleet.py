@@ -447,7 +447,7 @@ def report(rows: list[dict], sizes: list[int], runs: int) -> None:
                 temp = (r["temp_mb"] - small[key]["temp_mb"]) / span * 1024
                 print(f"marginal cost per target ({key[0]}, {VARIANTS[key[1]][0]}): {marginal:.1f} ms, "
                       f"{growth[key]:.0f} KB of peak RSS, {temp:.0f} KB of temporary files")
-    if big:
+    if any(r["tree"] == "this tree" for r in rows):
         print(rss_verdict([r for r in rows if r["tree"] == "this tree"],
                           {k[1]: v for k, v in growth.items() if k[0] == "this tree"}))
 
