@@ -402,6 +402,9 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
 
 def load(path: str | Path) -> AuditConfig:
     data, file, lines = _document(path)
+    # top-level ``x-`` keys hold what the file's anchors refer to (``x-defaults: &git {...}``,
+    # then ``- {<<: *git, name: a}``), as in Docker Compose files: read, not validated
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     data = _expand_env(data, file, lines)
     try:
         model = ConfigModel.model_validate(data)

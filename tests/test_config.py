@@ -182,6 +182,15 @@ def test_a_node_inside_itself_and_deep_nesting_are_refused(tmp_path):
         "refused: YAML nested too deeply")
 
 
+def test_x_keys_hold_what_targets_share_through_anchors(tmp_path):
+    cfg = load(write(tmp_path, "x-facts: &f {kind: facts, labels: {team: risk}}\n"
+                               "x-unused: ${AUDIT_NEVER_SET_ANYWHERE}\n"
+                               "targets:\n  - {<<: *f, name: a}\n  - {<<: *f, name: b, labels: {team: t}}\n"))
+    assert [(t.name, t.kind, t.team) for t in cfg.targets] == [("a", "facts", "risk"), ("b", "facts", "t")]
+    assert error_of(write(tmp_path, "y-facts: 1\ntargets:\n  - {name: a, kind: facts}\n")).endswith(
+        "y-facts: unknown key")
+
+
 def test_ordinary_anchors_still_load(tmp_path):
     cfg = load(write(tmp_path, "targets:\n  - {name: a, kind: facts, labels: &l {team: t}}\n"
                      "  - {name: b, kind: facts, labels: *l}\n"))
