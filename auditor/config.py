@@ -19,7 +19,7 @@ from auditor import catalog, registry
 from auditor.lazyre import lazy
 from auditor.probe import Policy, Target
 from auditor.redact import register_secret
-from auditor.yamlload import TooDeep, check_depth, compose_listing, safe_loader, streaming_loader
+from auditor.yamlload import TooDeep, compose_listing, safe_loader, streaming_loader
 
 if TYPE_CHECKING:
     import yaml
@@ -375,8 +375,8 @@ def _document(path: str | Path) -> tuple[dict[str, Any], str, dict[tuple, int]]:
         targets.append(loader.construct_document(node))
 
     try:
-        check_depth(text, _loader())  # libyaml would crash, not raise, on absurd nesting
-        loader = streaming_loader(_loader())(text)  # parsed once, then constructed
+        # parsed once, then constructed; its composer refuses absurd nesting (TooDeep)
+        loader = streaming_loader(_loader())(text)
         try:
             node = compose_listing(loader, "targets", target)
             if node is not None and expanded + _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:

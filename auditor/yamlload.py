@@ -3,10 +3,12 @@
 The C loader reads the catalog about ten times faster than the pure-Python one and builds
 the same safe types. Its composer recurses in C without Python's recursion check, though:
 a document nested some ten thousand levels deep (``[[[[…``, a few kilobytes) crashes the
-interpreter instead of raising. Text from outside the package (audit.yaml, a rubric, a
-kubeconfig, a mapping file, a repository's files, a cluster snapshot) is therefore first
-walked as an event stream — iterative, no recursion — and refused past :data:`MAX_DEPTH`
-(:func:`refuse_deep`); only the catalog shipped with the package skips that.
+interpreter instead of raising. Text from outside the package (a rubric, a kubeconfig, a
+mapping file, a repository's files, a cluster snapshot) is therefore first walked as an
+event stream — iterative, no recursion — and refused past :data:`MAX_DEPTH`
+(:func:`refuse_deep`); only the catalog shipped with the package skips that. audit.yaml is
+composed by PyYAML's own composer over libyaml's events (:func:`streaming_loader`), which
+counts the depth as it goes and needs no pass of its own.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) 
     ``loader`` is an instance of :func:`streaming_loader`'s class; the document is read as
     :meth:`get_single_node` reads it (anchors, aliases and merge keys included), and any
     other shape of document (not a mapping, an anchored or tagged list) is composed whole.
-    Returns None for an empty document."""
+    Nesting past :data:`MAX_DEPTH` raises :class:`TooDeep`. Returns None for an empty
+    document."""
     import yaml
 
     loader.get_event()  # stream start
@@ -111,6 +114,7 @@ def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) 
         root = loader.compose_node(None, None)
     else:
         loader.get_event()
+        loader.depth = 1  # the root mapping
         root = yaml.MappingNode(loader.resolve(yaml.MappingNode, None, start.implicit), [],
                                 start.start_mark, None, flow_style=start.flow_style)
         while not loader.check_event(yaml.MappingEndEvent):
@@ -120,10 +124,12 @@ def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) 
                     and isinstance(listing, yaml.SequenceStartEvent) and listing.anchor is None
                     and listing.tag in (None, "!")):
                 loader.get_event()
+                loader.depth = 2  # and the listing in it
                 index = 0
                 while not loader.check_event(yaml.SequenceEndEvent):
                     on_item(index, loader.compose_node(None, index))
                     index += 1
+                loader.depth = 1
                 end = loader.get_event()
                 value = yaml.SequenceNode(loader.resolve(yaml.SequenceNode, None, listing.implicit),
                                           [], listing.start_mark, end.end_mark,
@@ -145,15 +151,29 @@ def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) 
 def streaming_loader(base: type) -> type:
     """``base`` (a safe loader class) with PyYAML's own composer, whose steps
     :func:`compose_listing` drives one node at a time (libyaml's composes a whole document in
-    one call); the events still come from ``base``'s parser."""
+    one call); the events still come from ``base``'s parser. The composer counts how deep it
+    is and raises :class:`TooDeep` past :data:`MAX_DEPTH`: libyaml's composer, which would
+    crash on absurd nesting, is never used, so the text needs no depth pass of its own."""
+    import yaml
     from yaml.composer import Composer
 
-    if issubclass(base, Composer):
-        return base
+    opening = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 
-    class Streaming(Composer, base):  # type: ignore[misc, valid-type]
+    class Streaming(*((base,) if issubclass(base, Composer) else (Composer, base))):  # type: ignore[misc]
         def __init__(self, stream: Any) -> None:
             base.__init__(self, stream)
             Composer.__init__(self)
+            self.depth = 0  # mappings and sequences open (compose_listing opens the root's)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if not self.check_event(*opening):
+                return super().compose_node(parent, index)
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise TooDeep(f"nested more than {MAX_DEPTH} levels deep")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     return Streaming

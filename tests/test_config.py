@@ -191,6 +191,25 @@ def test_x_keys_hold_what_targets_share_through_anchors(tmp_path):
         "y-facts: unknown key")
 
 
+def test_nesting_is_refused_past_200_levels_wherever_it_is(tmp_path):
+    # the root mapping is one level: 199 lists under a key are 200, the most allowed
+    def nested(n):
+        return "[" * n + "]" * n
+
+    target = "targets:\n  - {name: a, kind: facts}\n"
+    assert [t.name for t in load(write(tmp_path, f"x-deep: {nested(199)}\n" + target)).targets] == ["a"]
+    assert error_of(write(tmp_path, f"x-deep: {nested(200)}\n" + target)).endswith(
+        "refused: YAML nested too deeply")
+    # the root, targets and the target are three: 197 mappings in it make 200, 198 one too many
+    def in_target(n):
+        deep = "{a: " * n + "1" + "}" * n
+        return error_of(write(tmp_path, f"targets:\n  - {{name: a, kind: facts, labels: {deep}}}\n"))
+
+    assert in_target(197).endswith("targets.0.labels.a: Input should be a valid string")
+    assert in_target(198).endswith("refused: YAML nested too deeply")
+    assert error_of(write(tmp_path, nested(300) + "\n")).endswith("refused: YAML nested too deeply")
+
+
 def test_ordinary_anchors_still_load(tmp_path):
     cfg = load(write(tmp_path, "targets:\n  - {name: a, kind: facts, labels: &l {team: t}}\n"
                      "  - {name: b, kind: facts, labels: *l}\n"))
