@@ -248,9 +248,10 @@ def assess(
     on_platform, linking, found = _first_pass(collected, targets, projects, failed, held)
     on_platform = {name: _dedupe(evs) for name, evs in on_platform.items()}
     platform_evidence = [ev for evs in on_platform.values() for ev in evs]
-    resolved = links.resolve(_dedupe(platform_evidence + linking))
-    subjects = plan(targets, project_kinds, platform_evidence + linking, resolved)
-    del linking  # what links needed is in the links now
+    linked = _dedupe(platform_evidence + linking)
+    resolved = links.resolve(linked)
+    subjects = plan(targets, project_kinds, linked, resolved)
+    del linking, linked  # what links needed is in the links now
 
     unobserved = sorted(set(unobserved), key=lambda u: (u.target, u.probe, u.what, u.reason))
     unseen = {u.target for u in unobserved if u.signals}  # targets seen only in part

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from auditor import catalog
-from auditor.engine import MET, UNKNOWN, CapabilityResult, Smallest
+from auditor.engine import CITE_LIMIT, MET, UNKNOWN, CapabilityResult, Smallest
 from auditor.evidence import Evidence, Unobserved
 from auditor.probe import Policy
 from auditor.signals import matches
@@ -91,8 +91,8 @@ class _Seen:
 
     def __init__(self) -> None:
         self.found_count = self.bad_count = 0
-        self.found_ids = Smallest(CITED)
-        self.bad_ids = Smallest(CITED)
+        self.found_ids = Smallest(CITE_LIMIT)
+        self.bad_ids = Smallest(CITE_LIMIT)
         self.violations: list[str] = []
 
     def add(self, ev: Evidence, bad: bool) -> None:
@@ -101,12 +101,8 @@ class _Seen:
         if bad:
             self.bad_count += 1
             self.bad_ids.add(ev.id)
-            if len(self.violations) < CITED:
+            if len(self.violations) < CITE_LIMIT:
                 self.violations.append(ev.locator)
-
-
-#: evidence ids (and failing locators) a control's row cites
-CITED = 25
 
 
 def build(results: Sequence[CapabilityResult], evidence: Sequence[Evidence],

@@ -30,6 +30,7 @@ from auditor.signals import matches
 
 MET, PARTIAL, UNMET, UNKNOWN = "met", "partial", "unmet", "unknown"
 STATUSES = (MET, PARTIAL, UNMET, UNKNOWN)
+#: evidence ids a result (a capability's, a control's, a roll-up's tempo row) cites at most
 CITE_LIMIT = 25
 #: how an unknown's reason starts when a source failed: its ``settle_with`` then names the
 #: targets to make readable, not target kinds to add

@@ -156,9 +156,3 @@ class Inventory:
                                        "server_versions": sorted(versions[tool])})
         return {"tools": tools, "sprawl": sprawl, "drift": drift,
                 "client_server_mismatches": mismatches, "unpinned_dependencies": self.unpinned}
-
-
-def build(evidence: Sequence[Evidence], targets: Sequence[Target], taxonomy: Taxonomy) -> dict[str, Any]:
-    inventory = Inventory(targets, taxonomy)
-    inventory.add(evidence)
-    return inventory.result()

@@ -131,10 +131,16 @@ def _rollup(framework: Framework, scope: Scope, caps: dict[str, CapabilityResult
             all_members: list[Member], failed: set[str], strict: bool) -> dict[str, Any]:
     # A project whose source could not be read at all is not placed at 0 on ignorance: it is
     # left out of the median and named (unless nothing else is left).
-    members = [m for m in all_members if not (m.kind == "target" and m.name in failed)]
-    left_out = sorted(m.name for m in all_members if m.kind == "target" and m.name in failed)
+    members: list[Member] = []
+    left_out: list[str] = []
+    for m in all_members:
+        if m.kind == "target" and m.name in failed:
+            left_out.append(m.name)
+        else:
+            members.append(m)
     if not members:
         members, left_out = all_members, []
+    left_out.sort()
     stage_no = median_low([m.stage for m in members])
     strict_no = median_low([m.strict_stage for m in members])
     next_stage = next((s for s in framework.stages if s.number > stage_no), None)

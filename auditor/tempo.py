@@ -172,14 +172,3 @@ class Tempo:
     def rest(self) -> list[dict[str, Any]]:
         return [acc.row(scope, metric) for scope, metrics in self.scopes.items()
                 for metric, acc in sorted(metrics.items())]
-
-
-def build(evidence: Sequence[Evidence], targets: Sequence[Target]) -> list[dict[str, Any]]:
-    """Every scope's rows: each target's (in the targets' order), each team's, the
-    organisation's."""
-    folded = Tempo(targets)
-    by_target: dict[str, list[Evidence]] = defaultdict(list)
-    for ev in evidence:
-        by_target[ev.target].append(ev)
-    own = {name: folded.add(name, by_target[name]) for name in sorted(by_target)}
-    return [row for t in targets for row in own.get(t.name, [])] + folded.rest()
