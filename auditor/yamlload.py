@@ -54,10 +54,15 @@ def check_depth(text: str, loader: type | None = None, limit: int = MAX_DEPTH) -
     except TooDeep:
         raise
     except yaml.YAMLError as exc:
-        # newer libyaml (PyYAML 6.0.4) stops on its own nesting limit while reading ahead
-        if "nesting depth" in str(exc):
+        if _libyaml_too_deep(exc):
             raise TooDeep(f"nested more than {limit} levels deep") from None
         raise
+
+
+def _libyaml_too_deep(exc: Exception) -> bool:
+    """Whether a parse error is newer libyaml's (PyYAML 6.0.4) own nesting limit: its
+    scanner reads ahead, so it can stop there before a composer counting the depth has."""
+    return "nesting depth" in str(exc)
 
 
 def refuse_deep(text: str, loader: type | None = None, limit: int = MAX_DEPTH) -> None:
@@ -101,6 +106,17 @@ def compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) 
     other shape of document (not a mapping, an anchored or tagged list) is composed whole.
     Nesting past :data:`MAX_DEPTH` raises :class:`TooDeep`. Returns None for an empty
     document."""
+    import yaml
+
+    try:
+        return _compose_listing(loader, key, on_item)
+    except yaml.YAMLError as exc:
+        if _libyaml_too_deep(exc):
+            raise TooDeep(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise
+
+
+def _compose_listing(loader: Any, key: str, on_item: Callable[[int, Any], None]) -> Any:
     import yaml
 
     loader.get_event()  # stream start
